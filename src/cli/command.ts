@@ -1,0 +1,35 @@
+// The contract every `corral <command>` file implements. Commands get their I/O from the
+// context so tests can run them in-process and read what they printed.
+import type { Writable } from "node:stream";
+
+export interface CommandContext {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** False when NO_COLOR is set or stdout is not a terminal. */
+  color: boolean;
+  /** Resolves when the user asks to stop (SIGINT/SIGTERM); long-running commands await it. */
+  stopSignal: AbortSignal;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Full help text shown by `corral <name> --help`. */
+  help: string;
+  run(args: string[], ctx: CommandContext): Promise<number>;
+}
+
+/** Exit codes, documented in the README. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Bad arguments or unreadable input: exit 2 with this message (and hint) on stderr. */
+export class UsageError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = "UsageError";
+    this.hint = hint;
+  }
+}

@@ -1,0 +1,190 @@
+// The policy language (`corral.yaml`, version 1) as a zod schema: the single source of the
+// types, the validation and the exported JSON Schema. Semantic checks that need the whole file
+// (names resolve, CIDRs do not overlap, wildcards are not too broad) live in check.ts.
+import { z } from "zod";
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const name = z.string().regex(NAME, { message: "a name of letters, digits, '_', '.' or '-'" });
+
+/** `5432/tcp`, `53/udp`, `8000-8100/tcp`, or a bare port (tcp). */
+export const PORT_SPEC = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/;
+const portSpec = z
+  .union([z.number().int(), z.string()])
+  .transform((v) => String(v))
+  .pipe(z.string().regex(PORT_SPEC, { message: "a port like 5432/tcp, 53/udp or 8000-8100/tcp" }));
+
+const nameList = z.union([name, z.array(name).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+const duration = z
+  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { message: "a duration like 60s, 5m or 1h" })])
+  .describe("seconds as a number, or a duration like 500ms, 60s, 5m, 1h");
+
+const size = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?([KMGT]i?|[kmgt]b?|[KMGT]B)?$/, { message: "a size like 512Mi or 1G" })])
+  .describe("bytes as a number, or a size like 512Mi, 1Gi, 500M");
+
+/** `host:port`, `host` alone, `[v6]:port`, or `0.0.0.0:53`. Checked in check.ts. */
+const hostPort = z.string().min(1);
+
+export const zoneSchema = z
+  .strictObject({
+    services: z.array(z.string().min(1)).default([]).describe("service names or globs (`agent-*`)"),
+    labels: z.record(z.string(), z.string()).optional().describe("services whose labels all match join the zone"),
+    isolate: z.enum(["shared", "per-service"]).default("shared").describe("per-service: members may not talk to each other unless a flow says so"),
+    subnet: z.string().optional().describe("CIDR for this zone's network; allocated deterministically when absent"),
+    description: z.string().optional(),
+  })
+  .describe("a named group of services");
+
+export const flowSchema = z.strictObject({
+  name: z.string().optional(),
+  from: nameList.describe("zones, services or identities"),
+  to: nameList.describe("zones or services"),
+  ports: z.array(portSpec).min(1, { message: "at least one port, e.g. [5432/tcp]" }),
+});
+
+export const publishSchema = z.strictObject({
+  service: name,
+  port: portSpec.describe("container port, e.g. 80/tcp"),
+  host: z.string().optional().describe("host address, optionally with port: 127.0.0.1:3000 (default address 127.0.0.1)"),
+});
+
+export const identitySchema = z
+  .strictObject({
+    token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "an environment variable name" }).optional(),
+    source: z.array(z.string()).optional().describe("source CIDRs that identify this client at the gate"),
+    services: z.array(z.string()).optional().describe("compose services whose addresses identify this client"),
+  })
+  .describe("a client of the gate beyond the services themselves");
+
+export const egressSchema = z.strictObject({
+  name: z.string().optional(),
+  from: nameList,
+  allow: z.array(z.string().min(1)).default([]).describe("host[:port], *.one-label.example[:port], **.any-depth.example[:port], CIDR[:port]"),
+  deny: z.array(z.string().min(1)).default([]),
+  mode: z.enum(["enforce", "report", "learn"]).default("enforce"),
+  approval: z.enum(["ask", "never"]).default("never"),
+});
+
+export const floorSchema = z.strictObject({
+  allow_ranges: z.array(z.string()).default([]).describe("internal ranges the gate may reach despite the SSRF floor"),
+});
+
+export const dnsSchema = z.strictObject({
+  upstreams: z.array(hostPort).min(1).default(["1.1.1.1:53", "9.9.9.9:53"]),
+  deny_answer: z.enum(["nxdomain", "refused"]).default("nxdomain"),
+  timeout: duration.default("2s"),
+  retries: z.number().int().min(0).max(5).default(2),
+  cache_max: z.number().int().positive().default(10000),
+});
+
+export const gateSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      proxy: hostPort.default("127.0.0.1:3128"),
+      dns: hostPort.default("127.0.0.1:5353"),
+      admin: hostPort.default("127.0.0.1:9099"),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      max_connections: z.number().int().positive().default(20000),
+      per_identity_connections: z.number().int().positive().default(512),
+      per_identity_rps: z.number().positive().default(200),
+      header_bytes: z.number().int().positive().default(16384),
+      header_count: z.number().int().positive().default(100),
+      header_timeout: duration.default("10s"),
+      idle_timeout: duration.default("300s"),
+    })
+    .prefault({}),
+  alerts: z
+    .strictObject({
+      webhook: z.string().url().optional(),
+      deny_burst: z.number().int().positive().default(20),
+      fanout: z.number().int().positive().default(30),
+      window: duration.default("60s"),
+      nxdomain_ratio: z.number().min(0).max(1).default(0.5),
+    })
+    .prefault({}),
+  state_dir: z.string().optional().describe("where approvals and learned destinations are kept"),
+});
+
+export const sandboxProfileSchema = z.strictObject({
+  network: z.enum(["none", "gate"]).default("none"),
+  filesystem: z
+    .strictObject({
+      read: z.array(z.string()).default([]),
+      write: z.array(z.string()).default([]),
+      deny: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      memory: size.optional(),
+      swap: size.optional(),
+      pids: z.number().int().positive().optional(),
+      cpu: z.number().positive().optional().describe("CPUs, e.g. 1.0"),
+      wall: duration.optional(),
+      nofile: z.number().int().positive().optional(),
+      fsize: size.optional(),
+    })
+    .prefault({}),
+  syscalls: z
+    .strictObject({
+      allow: z.array(z.string()).default([]).describe("syscalls removed from the default deny set"),
+      deny: z.array(z.string()).default([]).describe("syscalls added to the deny set"),
+    })
+    .prefault({}),
+  env: z.array(z.string()).default([]).describe("environment variables passed through (others are scrubbed)"),
+});
+
+export const sandboxSchema = z.strictObject({
+  profiles: z.record(name, sandboxProfileSchema).default({}),
+});
+
+export const auditSchema = z.strictObject({
+  path: z.string().min(1),
+  checkpoint: z
+    .strictObject({
+      every: z.number().int().positive().default(1000),
+      interval: duration.optional(),
+      key: z.string().min(1),
+    })
+    .optional(),
+  fsync: z.enum(["record", "batch", "none"]).default("batch"),
+  aggregate_allowed: z.boolean().default(true),
+});
+
+export const uiSchema = z.strictObject({
+  listen: hostPort.default("127.0.0.1:9443"),
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  state_dir: z.string().optional(),
+});
+
+export const policySchema = z.strictObject({
+  $schema: z.string().optional(),
+  version: z.literal(1, { message: "version 1 (the only version so far)" }),
+  project: z.string().optional(),
+  zones: z.record(name, zoneSchema).default({}),
+  flows: z.array(flowSchema).default([]),
+  publish: z.array(publishSchema).default([]),
+  identities: z.record(name, identitySchema).default({}),
+  egress: z.array(egressSchema).default([]),
+  floor: floorSchema.prefault({}),
+  dns: dnsSchema.prefault({}),
+  gate: gateSchema.prefault({}),
+  sandbox: sandboxSchema.prefault({}),
+  audit: auditSchema.optional(),
+  ui: uiSchema.optional(),
+});
+
+export type Policy = z.infer<typeof policySchema>;
+export type Zone = z.infer<typeof zoneSchema>;
+export type Flow = z.infer<typeof flowSchema>;
+export type Publish = z.infer<typeof publishSchema>;
+export type Identity = z.infer<typeof identitySchema>;
+export type EgressRule = z.infer<typeof egressSchema>;
+export type SandboxProfile = z.infer<typeof sandboxProfileSchema>;
+export type AuditConfig = z.infer<typeof auditSchema>;
+export type GateConfig = z.infer<typeof gateSchema>;
+export type DnsConfig = z.infer<typeof dnsSchema>;
