@@ -1,7 +1,8 @@
 // Checks that need the whole policy: every name resolves, addresses and ranges are valid and
 // do not overlap, no wildcard allows the whole internet, keys stay outside the log directory.
-import ipaddr from "ipaddr.js";
+
 import { isAbsolute, relative, resolve } from "node:path";
+import ipaddr from "ipaddr.js";
 import { parseDestination } from "./destination.ts";
 import type { PolicyProblem } from "./errors.ts";
 import type { Policy } from "./schema.ts";
@@ -53,7 +54,12 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
 
   for (const [zoneName, zone] of Object.entries(policy.zones)) {
     if (zone.services.length === 0 && !zone.labels) {
-      add(["zones", zoneName], `zone '${zoneName}' has no members`, "list its services (names or globs) or match them by labels", "key");
+      add(
+        ["zones", zoneName],
+        `zone '${zoneName}' has no members`,
+        "list its services (names or globs) or match them by labels",
+        "key",
+      );
     }
     zone.services.forEach((svc, i) => {
       if (isGlob(svc)) {
@@ -61,37 +67,71 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
         return;
       }
       const other = services.get(svc);
-      if (other) add(["zones", zoneName, "services", i], `service '${svc}' is in two zones ('${other}' and '${zoneName}')`, "a service belongs to exactly one zone; remove it from one of them");
+      if (other)
+        add(
+          ["zones", zoneName, "services", i],
+          `service '${svc}' is in two zones ('${other}' and '${zoneName}')`,
+          "a service belongs to exactly one zone; remove it from one of them",
+        );
       else services.set(svc, zoneName);
-      if (policy.zones[svc] && svc !== zoneName) add(["zones", zoneName, "services", i], `'${svc}' is both a zone and a service`, "rename the zone or the service so flows are unambiguous");
+      if (policy.zones[svc] && svc !== zoneName)
+        add(
+          ["zones", zoneName, "services", i],
+          `'${svc}' is both a zone and a service`,
+          "rename the zone or the service so flows are unambiguous",
+        );
     });
-    if (zone.subnet !== undefined && !parseCidr(zone.subnet)) add(["zones", zoneName, "subnet"], `'${zone.subnet}' is not a CIDR`, "write it like 10.42.1.0/24");
+    if (zone.subnet !== undefined && !parseCidr(zone.subnet))
+      add(["zones", zoneName, "subnet"], `'${zone.subnet}' is not a CIDR`, "write it like 10.42.1.0/24");
   }
   for (const id of identities) {
-    if (policy.zones[id] || services.has(id)) add(["identities", id], `identity '${id}' has the same name as a zone or service`, "give the identity its own name", "key");
+    if (policy.zones[id] || services.has(id))
+      add(
+        ["identities", id],
+        `identity '${id}' has the same name as a zone or service`,
+        "give the identity its own name",
+        "key",
+      );
     const identity = policy.identities[id]!;
     if (!identity.token_env && !identity.source?.length && !identity.services?.length) {
-      add(["identities", id], `identity '${id}' cannot be recognised`, "give it token_env (a Proxy-Authorization token), source CIDRs, or services", "key");
+      add(
+        ["identities", id],
+        `identity '${id}' cannot be recognised`,
+        "give it token_env (a Proxy-Authorization token), source CIDRs, or services",
+        "key",
+      );
     }
   }
 
   const principalNames = [...zones, ...services.keys(), ...identities];
   const knownPrincipal = (name: string) =>
-    policy.zones[name] !== undefined || services.has(name) || policy.identities[name] !== undefined || globs.some((g) => matchesGlob(g.pattern, name));
-  const knownTarget = (name: string) => policy.zones[name] !== undefined || services.has(name) || globs.some((g) => matchesGlob(g.pattern, name));
+    policy.zones[name] !== undefined ||
+    services.has(name) ||
+    policy.identities[name] !== undefined ||
+    globs.some((g) => matchesGlob(g.pattern, name));
+  const knownTarget = (name: string) =>
+    policy.zones[name] !== undefined || services.has(name) || globs.some((g) => matchesGlob(g.pattern, name));
 
   const checkNames = (section: "flows" | "egress", index: number, side: "from" | "to", names: string[]) => {
     names.forEach((name, j) => {
       const path: Path = src.isList([section, index, side]) ? [section, index, side, j] : [section, index, side];
       if (side === "to" && policy.identities[name]) {
-        add(path, `'${name}' is an identity; identities are clients and cannot be a flow's destination`, "name a zone or a service in 'to'");
+        add(
+          path,
+          `'${name}' is an identity; identities are clients and cannot be a flow's destination`,
+          "name a zone or a service in 'to'",
+        );
         return;
       }
       const ok = side === "to" ? knownTarget(name) : knownPrincipal(name);
       if (ok) return;
       const candidates = side === "to" ? [...zones, ...services.keys()] : principalNames;
       const kind = side === "to" ? "zone or service" : "zone, service or identity";
-      add(path, `unknown ${kind} '${name}' in ${section}[${index}].${side}`, didYouMean(name, candidates) ?? `define it under zones${side === "from" ? " or identities" : ""}`);
+      add(
+        path,
+        `unknown ${kind} '${name}' in ${section}[${index}].${side}`,
+        didYouMean(name, candidates) ?? `define it under zones${side === "from" ? " or identities" : ""}`,
+      );
     });
   };
 
@@ -102,22 +142,37 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
       try {
         parsePortSpec(port);
       } catch {
-        add(["flows", i, "ports", j], `port '${port}' is out of range`, "ports are 1-65535 and a range goes low-high, e.g. 8000-8100/tcp");
+        add(
+          ["flows", i, "ports", j],
+          `port '${port}' is out of range`,
+          "ports are 1-65535 and a range goes low-high, e.g. 8000-8100/tcp",
+        );
       }
     });
   });
 
   policy.publish.forEach((pub, i) => {
-    if (!knownTarget(pub.service)) add(["publish", i, "service"], `unknown service '${pub.service}' in publish[${i}]`, didYouMean(pub.service, services.keys()) ?? "list the service in a zone first");
+    if (!knownTarget(pub.service))
+      add(
+        ["publish", i, "service"],
+        `unknown service '${pub.service}' in publish[${i}]`,
+        didYouMean(pub.service, services.keys()) ?? "list the service in a zone first",
+      );
     try {
       parsePortSpec(pub.port);
     } catch {
       add(["publish", i, "port"], `port '${pub.port}' is out of range`, "ports are 1-65535");
     }
     if (pub.host !== undefined) {
-      const host = pub.host.includes(":") && !pub.host.startsWith("[") && ipaddr.isValid(pub.host) ? `[${pub.host}]:0` : pub.host;
+      const host =
+        pub.host.includes(":") && !pub.host.startsWith("[") && ipaddr.isValid(pub.host) ? `[${pub.host}]:0` : pub.host;
       const bare = ipaddr.isValid(pub.host);
-      if (!bare && !parseListen(host)) add(["publish", i, "host"], `'${pub.host}' is not a host address`, "write 127.0.0.1, 127.0.0.1:3000 or [::1]:3000");
+      if (!bare && !parseListen(host))
+        add(
+          ["publish", i, "host"],
+          `'${pub.host}' is not a host address`,
+          "write 127.0.0.1, 127.0.0.1:3000 or [::1]:3000",
+        );
     }
   });
 
@@ -126,15 +181,30 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
     checkNames("egress", i, "from", rule.from);
     for (const name of rule.from) {
       const earlier = principalsSeen.get(name);
-      if (earlier !== undefined) add(["egress", i, "from"], `'${name}' already has an egress rule (egress[${earlier}])`, "merge the two rules: one rule per zone, service or identity keeps decisions explainable");
+      if (earlier !== undefined)
+        add(
+          ["egress", i, "from"],
+          `'${name}' already has an egress rule (egress[${earlier}])`,
+          "merge the two rules: one rule per zone, service or identity keeps decisions explainable",
+        );
       else principalsSeen.set(name, i);
     }
-    if (rule.approval === "ask" && rule.mode !== "enforce") add(["egress", i, "approval"], `approval: ask needs mode: enforce (this rule is '${rule.mode}')`, "in report and learn mode nothing is denied, so nothing waits for approval");
+    if (rule.approval === "ask" && rule.mode !== "enforce")
+      add(
+        ["egress", i, "approval"],
+        `approval: ask needs mode: enforce (this rule is '${rule.mode}')`,
+        "in report and learn mode nothing is denied, so nothing waits for approval",
+      );
     for (const list of ["allow", "deny"] as const) {
       rule[list].forEach((entry, j) => {
         const path: Path = ["egress", i, list, j];
         if (entry === "*" || entry === "**" || entry.startsWith("*:") || entry.startsWith("**:")) {
-          if (list === "allow") add(path, `'${entry}' allows every destination`, "list the names the agents need; to discover them, set mode: learn and run 'corral policy suggest'");
+          if (list === "allow")
+            add(
+              path,
+              `'${entry}' allows every destination`,
+              "list the names the agents need; to discover them, set mode: learn and run 'corral policy suggest'",
+            );
           return;
         }
         const dest = parseDestination(entry);
@@ -143,7 +213,11 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
           return;
         }
         if (list === "allow" && dest.host.kind === "wildcard" && tooBroad(dest.host.suffix)) {
-          add(path, `'${entry}' allows a whole public suffix`, `name the domain: *.example.${dest.host.suffix} instead of *.${dest.host.suffix}`);
+          add(
+            path,
+            `'${entry}' allows a whole public suffix`,
+            `name the domain: *.example.${dest.host.suffix} instead of *.${dest.host.suffix}`,
+          );
         }
         if (list === "allow" && dest.host.kind === "cidr" && dest.host.prefix === 0) {
           add(path, `'${entry}' allows every address`, "list the ranges the agents need");
@@ -156,21 +230,34 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
   const ranges: Array<{ path: Path; owner: string; cidr: [ipaddr.IPv4 | ipaddr.IPv6, number]; text: string }> = [];
   for (const [id, identity] of Object.entries(policy.identities)) {
     (identity.source ?? []).forEach((text, j) => {
-      const cidr = parseCidr(text) ?? (ipaddr.isValid(text) ? ([ipaddr.parse(text), ipaddr.parse(text).kind() === "ipv4" ? 32 : 128] as [ipaddr.IPv4 | ipaddr.IPv6, number]) : undefined);
+      const cidr =
+        parseCidr(text) ??
+        (ipaddr.isValid(text)
+          ? ([ipaddr.parse(text), ipaddr.parse(text).kind() === "ipv4" ? 32 : 128] as [
+              ipaddr.IPv4 | ipaddr.IPv6,
+              number,
+            ])
+          : undefined);
       if (!cidr) add(["identities", id, "source", j], `'${text}' is not a CIDR`, "write it like 192.168.50.0/24");
       else ranges.push({ path: ["identities", id, "source", j], owner: `identity '${id}'`, cidr, text });
     });
   }
   for (const [zoneName, zone] of Object.entries(policy.zones)) {
     const cidr = zone.subnet ? parseCidr(zone.subnet) : undefined;
-    if (cidr) ranges.push({ path: ["zones", zoneName, "subnet"], owner: `zone '${zoneName}'`, cidr, text: zone.subnet! });
+    if (cidr)
+      ranges.push({ path: ["zones", zoneName, "subnet"], owner: `zone '${zoneName}'`, cidr, text: zone.subnet! });
   }
   for (let a = 0; a < ranges.length; a++) {
     for (let b = a + 1; b < ranges.length; b++) {
       const ra = ranges[a]!;
       const rb = ranges[b]!;
       if (ra.owner === rb.owner && !ra.owner.startsWith("zone")) continue;
-      if (cidrsOverlap(ra.cidr, rb.cidr)) add(rb.path, `${rb.text} (${rb.owner}) overlaps ${ra.text} (${ra.owner})`, "give each zone and identity its own address range");
+      if (cidrsOverlap(ra.cidr, rb.cidr))
+        add(
+          rb.path,
+          `${rb.text} (${rb.owner}) overlaps ${ra.text} (${ra.owner})`,
+          "give each zone and identity its own address range",
+        );
     }
   }
   policy.floor.allow_ranges.forEach((text, j) => {
@@ -178,13 +265,20 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
   });
 
   policy.dns.upstreams.forEach((up, j) => {
-    if (!parseListen(up)) add(["dns", "upstreams", j], `'${up}' is not an address:port`, "write it like 1.1.1.1:53 or [2606:4700:4700::1111]:53");
+    if (!parseListen(up))
+      add(
+        ["dns", "upstreams", j],
+        `'${up}' is not an address:port`,
+        "write it like 1.1.1.1:53 or [2606:4700:4700::1111]:53",
+      );
   });
   for (const key of ["proxy", "dns", "admin"] as const) {
     const text = policy.gate.listen[key];
-    if (!parseListen(text)) add(["gate", "listen", key], `'${text}' is not an address:port`, "write it like 127.0.0.1:3128 or 0.0.0.0:3128");
+    if (!parseListen(text))
+      add(["gate", "listen", key], `'${text}' is not an address:port`, "write it like 127.0.0.1:3128 or 0.0.0.0:3128");
   }
-  if (policy.ui && !parseListen(policy.ui.listen)) add(["ui", "listen"], `'${policy.ui.listen}' is not an address:port`, "write it like 127.0.0.1:9443");
+  if (policy.ui && !parseListen(policy.ui.listen))
+    add(["ui", "listen"], `'${policy.ui.listen}' is not an address:port`, "write it like 127.0.0.1:9443");
 
   for (const [name, profile] of Object.entries(policy.sandbox.profiles)) {
     for (const key of ["memory", "swap", "fsize"] as const) {
@@ -197,7 +291,8 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
         }
       }
     }
-    if (profile.limits.wall !== undefined && durationMs(profile.limits.wall) <= 0) add(["sandbox", "profiles", name, "limits", "wall"], "the wall-clock limit must be positive", "e.g. wall: 60s");
+    if (profile.limits.wall !== undefined && durationMs(profile.limits.wall) <= 0)
+      add(["sandbox", "profiles", name, "limits", "wall"], "the wall-clock limit must be positive", "e.g. wall: 60s");
   }
 
   if (policy.audit?.checkpoint) {
@@ -205,7 +300,11 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
     const key = resolve(baseDir, policy.audit.checkpoint.key);
     const rel = relative(logDir, key);
     if (!rel.startsWith("..") && !isAbsolute(rel)) {
-      add(["audit", "checkpoint", "key"], "the checkpoint key is inside the audit log directory", "keep the signing key outside the log directory (e.g. /etc/corral/audit.key), or whoever can rewrite the log can re-sign it");
+      add(
+        ["audit", "checkpoint", "key"],
+        "the checkpoint key is inside the audit log directory",
+        "keep the signing key outside the log directory (e.g. /etc/corral/audit.key), or whoever can rewrite the log can re-sign it",
+      );
     }
   }
   return problems;

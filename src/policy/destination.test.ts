@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addressMatches, type Destination, nameMatches, normalizeHostname, parseDestination, portMatches } from "./destination.ts";
 import ipaddr from "ipaddr.js";
+import {
+  addressMatches,
+  type Destination,
+  nameMatches,
+  normalizeHostname,
+  parseDestination,
+  portMatches,
+} from "./destination.ts";
 
 function dest(raw: string): Destination {
   const d = parseDestination(raw);

@@ -3,8 +3,9 @@
 //   **.example.com  one or more labels                    (a.example.com, a.b.example.com)
 // Neither matches the apex example.com; list it on its own. This is Cilium's matchPattern
 // meaning of `*` and `**.`, so compiled CiliumNetworkPolicies agree with the gate.
-import ipaddr from "ipaddr.js";
+
 import { domainToASCII } from "node:url";
+import ipaddr from "ipaddr.js";
 
 export type DestinationHost =
   | { kind: "exact"; name: string }
@@ -25,7 +26,8 @@ export function normalizeHostname(name: string): string | undefined {
   const ascii = domainToASCII(trimmed);
   if (!ascii) return undefined;
   const labels = ascii.split(".");
-  if (labels.some((l) => l.length === 0 || l.length > 63 || !/^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$/.test(l))) return undefined;
+  if (labels.some((l) => l.length === 0 || l.length > 63 || !/^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$/.test(l)))
+    return undefined;
   return ascii;
 }
 
@@ -81,10 +83,17 @@ export function parseDestination(raw: string): Destination | { error: string; hi
     return { raw, host: { kind: "wildcard", suffix, depth: wildcard[1] === "**" ? "any" : "one" }, port: portRange };
   }
   if (host.includes("*")) {
-    return { error: `'${host}': '*' may only stand as the whole first label`, hint: "use *.example.com (one label) or **.example.com (any depth)" };
+    return {
+      error: `'${host}': '*' may only stand as the whole first label`,
+      hint: "use *.example.com (one label) or **.example.com (any depth)",
+    };
   }
   const name = normalizeHostname(host);
-  if (!name) return { error: `'${host}' is not a valid host name`, hint: "write a DNS name like api.openai.com, a wildcard like *.example.com, or a CIDR" };
+  if (!name)
+    return {
+      error: `'${host}' is not a valid host name`,
+      hint: "write a DNS name like api.openai.com, a wildcard like *.example.com, or a CIDR",
+    };
   return { raw, host: { kind: "exact", name }, port: portRange };
 }
 

@@ -1,6 +1,6 @@
-export { PolicyError, type PolicyProblem, formatProblem } from "./errors.ts";
+export * from "./destination.ts";
+export { formatProblem, PolicyError, type PolicyProblem } from "./errors.ts";
 export { type LoadedPolicy, loadPolicy, parsePolicy } from "./load.ts";
 export * from "./schema.ts";
 export { durationMs, formatPortRange, type PortRange, parsePortSpec, sizeBytes } from "./units.ts";
 export { expandName, type ResolvedFlow, resolveFlows, zoneOf } from "./zones.ts";
-export * from "./destination.ts";

@@ -27,12 +27,14 @@ function objectAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): Record<s
     const d = def(current);
     if (d.innerType) current = d.innerType;
     else if (d.type === "pipe" && d.in) current = d.in;
-    else if (d.type === "union" && d.options) current = d.options.find((o) => def(o).type === "object" || def(o).type === "array") ?? d.options[0];
+    else if (d.type === "union" && d.options)
+      current = d.options.find((o) => def(o).type === "object" || def(o).type === "array") ?? d.options[0];
     else if (i === path.length) return d.type === "object" ? d.shape : undefined;
     else if (d.type === "object") current = d.shape?.[String(path[i++])];
-    else if (d.type === "array") (current = d.element), i++;
-    else if (d.type === "record") (current = d.valueType), i++;
-    else return undefined;
+    else if (d.type === "array" || d.type === "record") {
+      current = d.type === "array" ? d.element : d.valueType;
+      i++;
+    } else return undefined;
   }
   return undefined;
 }
@@ -54,7 +56,11 @@ function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return v;
 }
 
-export function zodIssuesToProblems(schema: z.ZodType, issues: z.core.$ZodIssue[], source: PositionedYaml): PolicyProblem[] {
+export function zodIssuesToProblems(
+  schema: z.ZodType,
+  issues: z.core.$ZodIssue[],
+  source: PositionedYaml,
+): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   for (const issue of issues) {
     const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
@@ -70,12 +76,26 @@ export function zodIssuesToProblems(schema: z.ZodType, issues: z.core.$ZodIssue[
     const received = valueAt(source.data, path);
     if (issue.code === "invalid_key") {
       const key = String(path[path.length - 1]);
-      problems.push(source.problem(path, `'${key}' is not a valid name in ${path.slice(0, -1).join(".")}`, "use a name of letters, digits, '_', '.' or '-'", "key"));
+      problems.push(
+        source.problem(
+          path,
+          `'${key}' is not a valid name in ${path.slice(0, -1).join(".")}`,
+          "use a name of letters, digits, '_', '.' or '-'",
+          "key",
+        ),
+      );
       continue;
     }
     if (received === undefined && path.length > 0 && issue.code !== "custom") {
       const parent = path.slice(0, -1);
-      problems.push(source.problem(parent, `missing '${String(path[path.length - 1])}' in ${parent.length ? parent.join(".") : "the top level"}`, `add ${String(path[path.length - 1])}: …`, "key"));
+      problems.push(
+        source.problem(
+          parent,
+          `missing '${String(path[path.length - 1])}' in ${parent.length ? parent.join(".") : "the top level"}`,
+          `add ${String(path[path.length - 1])}: …`,
+          "key",
+        ),
+      );
       continue;
     }
     let message = issue.message;
@@ -90,7 +110,7 @@ export function zodIssuesToProblems(schema: z.ZodType, issues: z.core.$ZodIssue[
       message = `expected ${issue.message.replace(/^Invalid input:?\s*/i, "") || "a different value"}, got ${describeReceived(received)}`;
     } else if (issue.code === "invalid_format" || issue.code === "too_small" || issue.code === "too_big") {
       message = `expected ${issue.message}, got ${describeReceived(received)}`;
-    } else if (issue.code === "custom" || issue.code === "invalid_string" as string) {
+    } else if (issue.code === "custom" || issue.code === ("invalid_string" as string)) {
       message = `expected ${issue.message}, got ${describeReceived(received)}`;
     }
     problems.push(source.problem(path, `${where}: ${message}`, hint));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../testing/shared.ts";
 import { policyJsonSchema, policyJsonSchemaText } from "./json-schema.ts";

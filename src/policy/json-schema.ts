@@ -6,7 +6,10 @@ import { policySchema } from "./schema.ts";
 export const SCHEMA_ID = "https://corral.dev/schema/corral.schema.json";
 
 export function policyJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(policySchema, { io: "input", target: "draft-7", unrepresentable: "any" }) as Record<string, unknown>;
+  const generated = z.toJSONSchema(policySchema, { io: "input", target: "draft-7", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
   return { ...generated, $id: SCHEMA_ID, title: "Corral policy (corral.yaml, version 1)" };
 }
 

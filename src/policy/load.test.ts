@@ -39,7 +39,10 @@ test("the bundled example policy loads", async () => {
 });
 
 test("a missing policy file is a positioned error with a fix", async () => {
-  await assert.rejects(loadPolicy("/nonexistent/corral.yaml"), /corral\.yaml:1:1: error: policy file not found\n {2}hint: create one with 'corral init/);
+  await assert.rejects(
+    loadPolicy("/nonexistent/corral.yaml"),
+    /corral\.yaml:1:1: error: policy file not found\n {2}hint: create one with 'corral init/,
+  );
 });
 
 test("every problem is reported at once, not only the first", () => {

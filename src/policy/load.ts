@@ -20,7 +20,15 @@ export function parsePolicy(text: string, file: string, baseDir = dirname(resolv
   const src = new PositionedYaml(text, file);
   if (src.syntaxProblems.length > 0) throw new PolicyError(src.syntaxProblems);
   if (src.data === null || src.data === undefined || typeof src.data !== "object" || Array.isArray(src.data)) {
-    throw new PolicyError([{ file, line: 1, col: 1, message: "expected a mapping with 'version: 1' at the top", hint: "start the file with: version: 1" }]);
+    throw new PolicyError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        message: "expected a mapping with 'version: 1' at the top",
+        hint: "start the file with: version: 1",
+      },
+    ]);
   }
   const parsed = policySchema.safeParse(src.data);
   if (!parsed.success) throw new PolicyError(zodIssuesToProblems(policySchema, parsed.error.issues, src));
@@ -36,7 +44,16 @@ export async function loadPolicy(path: string): Promise<LoadedPolicy> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new PolicyError([
-      { file: path, line: 1, col: 1, message: code === "ENOENT" ? "policy file not found" : `cannot read policy file (${code})`, hint: code === "ENOENT" ? "create one with 'corral init -f docker-compose.yml'" : "check the path and its permissions" },
+      {
+        file: path,
+        line: 1,
+        col: 1,
+        message: code === "ENOENT" ? "policy file not found" : `cannot read policy file (${code})`,
+        hint:
+          code === "ENOENT"
+            ? "create one with 'corral init -f docker-compose.yml'"
+            : "check the path and its permissions",
+      },
     ]);
   }
   return parsePolicy(text, path);

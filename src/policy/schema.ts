@@ -16,11 +16,17 @@ const portSpec = z
 const nameList = z.union([name, z.array(name).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 const duration = z
-  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { message: "a duration like 60s, 5m or 1h" })])
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { message: "a duration like 60s, 5m or 1h" }),
+  ])
   .describe("seconds as a number, or a duration like 500ms, 60s, 5m, 1h");
 
 const size = z
-  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?([KMGT]i?|[kmgt]b?|[KMGT]B)?$/, { message: "a size like 512Mi or 1G" })])
+  .union([
+    z.number().int().positive(),
+    z.string().regex(/^\d+(\.\d+)?([KMGT]i?|[kmgt]b?|[KMGT]B)?$/, { message: "a size like 512Mi or 1G" }),
+  ])
   .describe("bytes as a number, or a size like 512Mi, 1Gi, 500M");
 
 /** `host:port`, `host` alone, `[v6]:port`, or `0.0.0.0:53`. Checked in check.ts. */
@@ -30,7 +36,10 @@ export const zoneSchema = z
   .strictObject({
     services: z.array(z.string().min(1)).default([]).describe("service names or globs (`agent-*`)"),
     labels: z.record(z.string(), z.string()).optional().describe("services whose labels all match join the zone"),
-    isolate: z.enum(["shared", "per-service"]).default("shared").describe("per-service: members may not talk to each other unless a flow says so"),
+    isolate: z
+      .enum(["shared", "per-service"])
+      .default("shared")
+      .describe("per-service: members may not talk to each other unless a flow says so"),
     subnet: z.string().optional().describe("CIDR for this zone's network; allocated deterministically when absent"),
     description: z.string().optional(),
   })
@@ -46,12 +55,18 @@ export const flowSchema = z.strictObject({
 export const publishSchema = z.strictObject({
   service: name,
   port: portSpec.describe("container port, e.g. 80/tcp"),
-  host: z.string().optional().describe("host address, optionally with port: 127.0.0.1:3000 (default address 127.0.0.1)"),
+  host: z
+    .string()
+    .optional()
+    .describe("host address, optionally with port: 127.0.0.1:3000 (default address 127.0.0.1)"),
 });
 
 export const identitySchema = z
   .strictObject({
-    token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "an environment variable name" }).optional(),
+    token_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "an environment variable name" })
+      .optional(),
     source: z.array(z.string()).optional().describe("source CIDRs that identify this client at the gate"),
     services: z.array(z.string()).optional().describe("compose services whose addresses identify this client"),
   })
@@ -60,7 +75,10 @@ export const identitySchema = z
 export const egressSchema = z.strictObject({
   name: z.string().optional(),
   from: nameList,
-  allow: z.array(z.string().min(1)).default([]).describe("host[:port], *.one-label.example[:port], **.any-depth.example[:port], CIDR[:port]"),
+  allow: z
+    .array(z.string().min(1))
+    .default([])
+    .describe("host[:port], *.one-label.example[:port], **.any-depth.example[:port], CIDR[:port]"),
   deny: z.array(z.string().min(1)).default([]),
   mode: z.enum(["enforce", "report", "learn"]).default("enforce"),
   approval: z.enum(["ask", "never"]).default("never"),

@@ -18,7 +18,13 @@ export class PositionedYaml {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true });
     this.syntaxProblems = this.doc.errors.map((e) => {
       const at = this.lines.linePos(e.pos[0]);
-      return { file, line: at.line, col: at.col, message: `invalid YAML: ${e.message.split("\n")[0]}`, hint: yamlHint(e.code) };
+      return {
+        file,
+        line: at.line,
+        col: at.col,
+        message: `invalid YAML: ${e.message.split("\n")[0]}`,
+        hint: yamlHint(e.code),
+      };
     });
     this.data = this.syntaxProblems.length === 0 ? this.doc.toJS({ maxAliasCount: 100 }) : undefined;
   }

@@ -19,10 +19,26 @@ export function durationMs(value: number | string): number {
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
-  k: 1e3, kb: 1e3, K: 1e3, KB: 1e3, Ki: 1024,
-  m: 1e6, mb: 1e6, M: 1e6, MB: 1e6, Mi: 1024 ** 2,
-  g: 1e9, gb: 1e9, G: 1e9, GB: 1e9, Gi: 1024 ** 3,
-  t: 1e12, tb: 1e12, T: 1e12, TB: 1e12, Ti: 1024 ** 4,
+  k: 1e3,
+  kb: 1e3,
+  K: 1e3,
+  KB: 1e3,
+  Ki: 1024,
+  m: 1e6,
+  mb: 1e6,
+  M: 1e6,
+  MB: 1e6,
+  Mi: 1024 ** 2,
+  g: 1e9,
+  gb: 1e9,
+  G: 1e9,
+  GB: 1e9,
+  Gi: 1024 ** 3,
+  t: 1e12,
+  tb: 1e12,
+  T: 1e12,
+  TB: 1e12,
+  Ti: 1024 ** 4,
 };
 
 /** Bytes from a number or a string like `512Mi`, `1G`, `500m`. */

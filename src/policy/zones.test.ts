@@ -36,12 +36,9 @@ test("zoneOf: literal, glob, labels", () => {
 test("resolveFlows expands zones; per-service zones get no implicit flows; shared zones do", () => {
   const flows = resolveFlows(POLICY, SERVICES);
   const pairs = flows.map((f) => `${f.from}>${f.to}:${f.ports.map((p) => p.from).join(",")}`).sort();
-  assert.deepEqual(pairs, [
-    "a>b:1,1",
-    "agent-1>db:5432",
-    "agent-2>db:5432",
-    "b>a:1,1",
-    "proxy>agent-1:8000",
-  ]);
-  assert.ok(!flows.some((f) => f.from === "agent-1" && f.to === "agent-2"), "per-service: agents may not talk to each other");
+  assert.deepEqual(pairs, ["a>b:1,1", "agent-1>db:5432", "agent-2>db:5432", "b>a:1,1", "proxy>agent-1:8000"]);
+  assert.ok(
+    !flows.some((f) => f.from === "agent-1" && f.to === "agent-2"),
+    "per-service: agents may not talk to each other",
+  );
 });

@@ -8,7 +8,10 @@ export function isGlob(pattern: string): boolean {
 }
 
 export function matchesGlob(pattern: string, name: string): boolean {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`).test(name);
 }
 
@@ -53,14 +56,24 @@ export function resolveFlows(policy: Policy, services: ServiceRef[]): ResolvedFl
     const ports = flow.ports.map(parsePortSpec);
     const froms = flow.from.flatMap((n) => expandName(policy, n, services));
     const tos = flow.to.flatMap((n) => expandName(policy, n, services));
-    for (const from of new Set(froms)) for (const to of new Set(tos)) if (from !== to) out.push({ from, to, ports, flowIndex });
+    for (const from of new Set(froms))
+      for (const to of new Set(tos)) if (from !== to) out.push({ from, to, ports, flowIndex });
   });
   for (const [zone, z] of Object.entries(policy.zones)) {
     if (z.isolate !== "shared") continue;
     const members = services.filter((s) => zoneOf(policy, s.name, s.labels) === zone).map((s) => s.name);
     for (const from of members) {
       for (const to of members) {
-        if (from !== to) out.push({ from, to, ports: [{ from: 1, to: 65535, protocol: "tcp" }, { from: 1, to: 65535, protocol: "udp" }], flowIndex: -1 });
+        if (from !== to)
+          out.push({
+            from,
+            to,
+            ports: [
+              { from: 1, to: 65535, protocol: "tcp" },
+              { from: 1, to: 65535, protocol: "udp" },
+            ],
+            flowIndex: -1,
+          });
       }
     }
   }

@@ -1,0 +1,17 @@
+export { AggregatingSink, isAggregatable } from "./aggregate.ts";
+export { CanonicalError, canonicalize, sha256Hex } from "./canonical.ts";
+export { checkCheckpointLine, checkpointMessage, keyId, signCheckpoint } from "./checkpoint.ts";
+export { outcome, toEcs } from "./ecs.ts";
+export { AuditKeyError, generateSigningKey, isInside, loadPublicKey, loadSigningKey } from "./keys.ts";
+export { AuditLockError } from "./lock.ts";
+export { type AuditLog, type AuditLogOptions, type FsyncMode, openAuditLog, type Recovery } from "./log.ts";
+export { openAuditSink } from "./open.ts";
+export { type AuditPolicySection, type AuditSinkOptions, auditOptionsFromPolicy } from "./options.ts";
+export { parseDuration, parseTimeSpec, QueryError, type RecordFilter, recordMatcher } from "./query.ts";
+export { endPosition, followRecords, lastRecords, readRecords } from "./reader.ts";
+export { buildRecord, checkRecordLine, recordHash } from "./record.ts";
+export { CHECKPOINTS_FILE, listSegments, segmentName } from "./segments.ts";
+export type { AuditSink } from "./sink.ts";
+export * from "./types.ts";
+export { AuditDirError, verifyLogDir } from "./verify.ts";
+export { ChainVerifier, type VerifyProblem, type VerifyReport } from "./verify-core.ts";

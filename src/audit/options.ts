@@ -1,0 +1,36 @@
+// The policy's `audit:` section → writer options. Declared structurally here so the audit
+// module does not depend on src/policy at compile time; the lead's schema must stay assignable.
+import { isAbsolute, resolve } from "node:path";
+import type { AuditLogOptions, FsyncMode } from "./log.ts";
+import { parseDuration, QueryError } from "./query.ts";
+
+export interface AuditPolicySection {
+  path: string;
+  checkpoint?: { every?: number; interval?: string; key: string };
+  fsync?: FsyncMode;
+  aggregate_allowed?: boolean;
+}
+
+export interface AuditSinkOptions extends AuditLogOptions {
+  aggregateAllowed?: boolean;
+}
+
+/** Relative paths in the policy are relative to the policy file's directory. */
+export function auditOptionsFromPolicy(section: AuditPolicySection, policyDir: string): AuditSinkOptions {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(policyDir, p));
+  const opts: AuditSinkOptions = { dir: abs(section.path) };
+  if (section.fsync) opts.fsync = section.fsync;
+  if (section.aggregate_allowed !== undefined) opts.aggregateAllowed = section.aggregate_allowed;
+  const cp = section.checkpoint;
+  if (cp) {
+    opts.keyPath = abs(cp.key);
+    if (cp.every !== undefined) opts.checkpointEvery = cp.every;
+    if (cp.interval !== undefined) {
+      const ms = parseDuration(cp.interval);
+      if (ms === undefined || ms <= 0)
+        throw new QueryError(`audit.checkpoint.interval '${cp.interval}' is not a duration`, "use e.g. 30s, 5m, 1h");
+      opts.checkpointIntervalMs = ms;
+    }
+  }
+  return opts;
+}

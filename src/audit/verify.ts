@@ -1,0 +1,20 @@
+// Shell around ChainVerifier: reads a log directory segment by segment.
+import type { KeyObject } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CHECKPOINTS_FILE, listSegments } from "./segments.ts";
+import { ChainVerifier, type VerifyReport } from "./verify-core.ts";
+
+export class AuditDirError extends Error {
+  override name = "AuditDirError";
+}
+
+export function verifyLogDir(dir: string, publicKey: KeyObject): VerifyReport {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new AuditDirError(`audit log directory ${dir} not found`);
+  const cpPath = join(dir, CHECKPOINTS_FILE);
+  const verifier = new ChainVerifier(existsSync(cpPath) ? readFileSync(cpPath) : undefined, publicKey);
+  const segments = listSegments(dir);
+  for (const [i, s] of segments.entries())
+    if (!verifier.addSegment(s.index, readFileSync(s.path), i === segments.length - 1)) break;
+  return verifier.finish();
+}

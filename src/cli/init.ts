@@ -1,0 +1,57 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { relative, resolve } from "node:path";
+import { inferPolicy } from "../init/infer.ts";
+import { renderPolicy } from "../init/render.ts";
+import { readDeployment } from "../model/load.ts";
+import { parsePolicy } from "../policy/load.ts";
+import { parseCommandArgs } from "./args.ts";
+import { type Command, EXIT, UsageError } from "./command.ts";
+import { printDiagnostics } from "./diagnostics.ts";
+
+export const command: Command = {
+  name: "init",
+  summary: "write a starting corral.yaml from compose files",
+  help: `usage: corral init -f docker-compose.yml [-f override.yml …] [-o corral.yaml] [--force] [--stdout]
+
+Reads the compose files as Docker Compose would (merged in order), classifies services into
+web / agents / data, infers flows from depends_on and from connection settings in the
+environment (DATABASE_URL, REDIS_URL, *_HOST/*_PORT, …), rebinds published ports to 127.0.0.1
+and leaves egress empty (deny). Each inference is explained in a comment.
+Never overwrites an existing file without --force.`,
+  async run(args, ctx) {
+    const { values } = parseCommandArgs("init", args, {
+      file: { type: "string", short: "f", multiple: true },
+      output: { type: "string", short: "o", default: "corral.yaml" },
+      force: { type: "boolean", default: false },
+      stdout: { type: "boolean", default: false },
+    });
+    const files = (values.file ?? []).map((f) => resolve(ctx.cwd, f));
+    if (files.length === 0) throw new UsageError("no compose file given", "pass -f docker-compose.yml");
+    const deployment = readDeployment(files, { env: ctx.env });
+    printDiagnostics(deployment.diagnostics, ctx);
+    const inferred = inferPolicy(deployment.services, deployment.project);
+    const text = renderPolicy(
+      inferred,
+      files.map((f) => relative(ctx.cwd, f) || f),
+    );
+    // What we write must load: a generated policy that fails its own check is a bug, not output.
+    parsePolicy(text, values.output);
+    if (values.stdout) {
+      ctx.stdout.write(text);
+      return EXIT.ok;
+    }
+    const out = resolve(ctx.cwd, values.output);
+    if (existsSync(out) && !values.force) {
+      throw new UsageError(`${values.output} already exists`, "pass --force to overwrite it, or -o another.yaml");
+    }
+    await writeFile(out, text);
+    const counts = (["web", "agents", "data"] as const).map((t) => `${t}: ${inferred.zones[t].length}`).join(", ");
+    ctx.stdout.write(
+      `wrote ${values.output} (${counts}; ${inferred.flows.length} flows; ${inferred.publish.length} published ports rebound to 127.0.0.1)\n`,
+    );
+    if (inferred.incomplete.length > 0)
+      ctx.stdout.write(`${inferred.incomplete.length} flows need a port: see the commented entries\n`);
+    return EXIT.ok;
+  },
+};

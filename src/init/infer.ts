@@ -1,0 +1,195 @@
+// Infers a starting policy from a deployment: zones by tier, flows from depends_on and from
+// connection settings in the environment, publish entries rebound to loopback, egress empty.
+// Pure: every inference carries the evidence that becomes a comment in corral.yaml.
+import type { PortRange, Service, SourcePos } from "../model/types.ts";
+import { type Classification, classifyService, imageRepository, type Tier } from "./classify.ts";
+
+export interface Evidence {
+  text: string;
+  pos?: SourcePos;
+}
+
+export interface InferredFlow {
+  from: string;
+  to: string;
+  ports: PortRange[];
+  evidence: Evidence[];
+}
+
+export interface InferredPolicy {
+  project?: string;
+  zones: Record<Tier, Array<{ service: string; why: Classification }>>;
+  flows: InferredFlow[];
+  /** Destinations that could not be given a port: the user must complete them. */
+  incomplete: InferredFlow[];
+  publish: Array<{ service: string; port: string; host: string; was: string; pos: SourcePos }>;
+}
+
+const WELL_KNOWN_PORTS: Array<[string, number[]]> = [
+  ["postgres", [5432]],
+  ["pgvector", [5432]],
+  ["postgis", [5432]],
+  ["timescaledb", [5432]],
+  ["mysql", [3306]],
+  ["mariadb", [3306]],
+  ["mongo", [27017]],
+  ["redis", [6379]],
+  ["valkey", [6379]],
+  ["keydb", [6379]],
+  ["dragonfly", [6379]],
+  ["memcached", [11211]],
+  ["qdrant", [6333, 6334]],
+  ["weaviate", [8080]],
+  ["milvus", [19530]],
+  ["chroma", [8000]],
+  ["elasticsearch", [9200]],
+  ["opensearch", [9200]],
+  ["minio", [9000]],
+  ["neo4j", [7687, 7474]],
+  ["falkordb", [6379]],
+  ["clickhouse", [8123, 9000]],
+  ["rabbitmq", [5672]],
+  ["nats", [4222]],
+  ["etcd", [2379]],
+  ["ollama", [11434]],
+  ["nginx", [80]],
+];
+
+const SCHEME_PORTS: Record<string, number> = {
+  postgres: 5432,
+  postgresql: 5432,
+  "postgresql+psycopg2": 5432,
+  "postgresql+asyncpg": 5432,
+  mysql: 3306,
+  "mysql+pymysql": 3306,
+  mariadb: 3306,
+  mongodb: 27017,
+  redis: 6379,
+  rediss: 6379,
+  amqp: 5672,
+  nats: 4222,
+  http: 80,
+  https: 443,
+  ws: 80,
+  wss: 443,
+  bolt: 7687,
+  neo4j: 7687,
+  clickhouse: 8123,
+};
+
+function tcp(port: number): PortRange {
+  return { from: port, to: port, protocol: "tcp" };
+}
+
+/** Ports a service is known to listen on: its own declarations first, then its image's defaults. */
+export function knownPorts(service: Service): PortRange[] {
+  const declared = service.containers.flatMap((c) =>
+    c.listens.map(({ from, to, protocol }) => ({ from, to, protocol })),
+  );
+  if (declared.length > 0) return dedupePorts(declared);
+  const image = service.containers[0]?.image;
+  if (!image) return [];
+  const base = imageRepository(image).split("/").pop()!;
+  const hit = WELL_KNOWN_PORTS.find(([name]) => base === name || base.startsWith(`${name}-`));
+  return hit ? hit[1].map(tcp) : [];
+}
+
+function dedupePorts(ports: PortRange[]): PortRange[] {
+  const seen = new Map<string, PortRange>();
+  for (const p of ports) seen.set(`${p.from}-${p.to}/${p.protocol}`, p);
+  return [...seen.values()].sort((a, b) => a.from - b.from || a.protocol.localeCompare(b.protocol));
+}
+
+interface EnvReference {
+  target: string;
+  port?: number;
+  variable: string;
+  pos: SourcePos;
+}
+
+/** `scheme://user:pass@host:port/…` and `X_HOST=svc` (+ `X_PORT=n`) naming another service. */
+export function envReferences(service: Service, names: Set<string>): EnvReference[] {
+  const refs: EnvReference[] = [];
+  const env = service.containers.flatMap((c) => c.env);
+  const byName = new Map(env.map((e) => [e.name, e]));
+  for (const e of env) {
+    if (!e.value) continue;
+    for (const m of e.value.matchAll(/([a-z][a-z0-9+.-]*):\/\/(?:[^@/\s]*@)?([A-Za-z0-9_.-]+)(?::(\d{1,5}))?/gi)) {
+      const host = m[2]!;
+      if (!names.has(host)) continue;
+      const port = m[3] ? Number(m[3]) : SCHEME_PORTS[m[1]!.toLowerCase()];
+      refs.push({ target: host, port, variable: e.name, pos: e.pos });
+    }
+    const hostVar = /^(.*)_(HOST|HOSTNAME|SERVER|ADDR|ADDRESS)$/.exec(e.name);
+    if (hostVar && names.has(e.value.trim())) {
+      const portVar = byName.get(`${hostVar[1]}_PORT`);
+      const port = portVar?.value && /^\d{1,5}$/.test(portVar.value) ? Number(portVar.value) : undefined;
+      refs.push({ target: e.value.trim(), port, variable: e.name, pos: e.pos });
+    }
+  }
+  return refs;
+}
+
+function where(pos: SourcePos | undefined): string {
+  return pos ? `${pos.file.split("/").pop()}:${pos.line}` : "";
+}
+
+export function inferPolicy(services: Service[], project?: string): InferredPolicy {
+  const names = new Set(services.map((s) => s.name));
+  const zones: InferredPolicy["zones"] = { web: [], agents: [], data: [] };
+  const tiers = new Map<string, Classification>();
+  for (const s of services) {
+    const why = classifyService(s);
+    tiers.set(s.name, why);
+    zones[why.tier].push({ service: s.name, why });
+  }
+
+  const flows = new Map<string, InferredFlow>();
+  const addFlow = (from: string, to: string, ports: PortRange[], evidence: Evidence) => {
+    const key = `${from}\u0000${to}`;
+    const flow = flows.get(key) ?? { from, to, ports: [], evidence: [] };
+    flow.ports = dedupePorts([...flow.ports, ...ports]);
+    if (!flow.evidence.some((e) => e.text === evidence.text)) flow.evidence.push(evidence);
+    flows.set(key, flow);
+  };
+  const byName = new Map(services.map((s) => [s.name, s]));
+  for (const s of services) {
+    s.dependsOn.forEach((dep, i) => {
+      const target = byName.get(dep);
+      if (!target) return;
+      const pos = s.positions[`depends_on.${i}`] ?? s.positions[`depends_on.${dep}`] ?? s.positions.depends_on ?? s.pos;
+      addFlow(s.name, dep, knownPorts(target), { text: `depends_on (${where(pos)})`, pos });
+    });
+    for (const ref of envReferences(s, names)) {
+      if (ref.target === s.name) continue;
+      const target = byName.get(ref.target)!;
+      const ports = ref.port ? [tcp(ref.port)] : knownPorts(target);
+      addFlow(s.name, ref.target, ports, { text: `${ref.variable} (${where(ref.pos)})`, pos: ref.pos });
+    }
+  }
+  const all = [...flows.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+
+  const publish: InferredPolicy["publish"] = [];
+  for (const s of services) {
+    for (const p of s.ports) {
+      for (let offset = 0; offset <= p.target.to - p.target.from; offset++) {
+        const hostPort = p.hostPort ? p.hostPort.from + offset : undefined;
+        const was = `${p.hostIpDefaulted ? "all interfaces (no address given)" : p.hostIp}${hostPort ? `:${hostPort}` : ""}`;
+        publish.push({
+          service: s.name,
+          port: `${p.target.from + offset}/${p.protocol}`,
+          host: hostPort ? `127.0.0.1:${hostPort}` : "127.0.0.1",
+          was,
+          pos: p.pos,
+        });
+      }
+    }
+  }
+  return {
+    project,
+    zones,
+    flows: all.filter((f) => f.ports.length > 0),
+    incomplete: all.filter((f) => f.ports.length === 0),
+    publish,
+  };
+}

@@ -1,0 +1,40 @@
+// Shared by every report format: counts, ordering and file-name display.
+import type { ScanResult } from "../scan/scan.ts";
+import type { Sources } from "../scan/sources.ts";
+import { type Finding, SEVERITIES, type Severity } from "../scan/types.ts";
+
+export interface ReportOptions {
+  /** How to print a file path (e.g. relative to the working directory). */
+  displayPath?: (file: string) => string;
+  color?: boolean;
+  sources?: Sources;
+  toolVersion?: string;
+}
+
+export function counts(findings: readonly Finding[]): Record<Severity, number> & { suppressed: number; total: number } {
+  const c = { critical: 0, high: 0, medium: 0, low: 0, info: 0, suppressed: 0, total: 0 };
+  for (const f of findings) {
+    if (f.suppressed) c.suppressed++;
+    else {
+      c[f.severity]++;
+      c.total++;
+    }
+  }
+  return c;
+}
+
+export function bySeverity(a: Finding, b: Finding): number {
+  return SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity);
+}
+
+export function groupByService(findings: readonly Finding[]): Map<string, Finding[]> {
+  const out = new Map<string, Finding[]>();
+  for (const f of findings) out.set(f.service, [...(out.get(f.service) ?? []), f]);
+  return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function summaryLine(result: ScanResult): string {
+  const c = counts(result.findings);
+  const parts = SEVERITIES.filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`);
+  return `${c.total} finding${c.total === 1 ? "" : "s"}${parts.length ? ` (${parts.join(", ")})` : ""}, ${c.suppressed} suppressed, ${result.deployment.services.length} services`;
+}

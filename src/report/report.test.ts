@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { Ajv } from "ajv";
+import { composeFromText } from "../model/compose/index.ts";
+import { computeReachability } from "../model/reachability.ts";
+import { parsePolicy } from "../policy/index.ts";
+import { policyView } from "../scan/policy-view.ts";
+import { scan } from "../scan/scan.ts";
+import { sourcesFrom } from "../scan/sources.ts";
+import { scanComposeText } from "../scan/testing.ts";
+import { schemaPath, sharedSkip } from "../testing/shared.ts";
+import { renderDot, renderJson, renderMarkdown, renderMermaid, renderSarif, renderText, toSarif } from "./index.ts";
+
+const COMPOSE = `services:
+  proxy:
+    image: nginx:1.27
+    ports: ["80:80"]
+  api:
+    image: acme/api:1.0
+    privileged: true  # corral-ignore CRL-R001: test fixture
+  postgres:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: postgres
+`;
+
+test("text: grouped by service, source line with its number, suppressed listed with reason", async () => {
+  const r = await scanComposeText(COMPOSE);
+  const out = renderText(r, { sources: sourcesFrom({ "/project/compose.yaml": COMPOSE }) });
+  assert.match(out, /^postgres$/m);
+  assert.match(out, /CRL-S003 {2}POSTGRES_PASSWORD is set to the default password "postgres"/);
+  assert.match(out, /11 │ {7}POSTGRES_PASSWORD: postgres/);
+  assert.match(out, /suppressed\n {2}CRL-R001 {2}api {2}\/project\/compose.yaml:7 {2}\(inline: test fixture\)/);
+  assert.match(out, /1 suppressed, 3 services\n$/);
+  assert.doesNotMatch(out, /\u001b\[/);
+  assert.match(renderText(r, { color: true }), /\u001b\[31mHIGH/);
+});
+
+test("json: versioned, stable shape", async () => {
+  const r = await scanComposeText(COMPOSE);
+  const j = JSON.parse(renderJson(r, { toolVersion: "1.2.3" }));
+  assert.equal(j.schemaVersion, 1);
+  assert.equal(j.tool.version, "1.2.3");
+  assert.deepEqual(Object.keys(j), [
+    "schemaVersion",
+    "tool",
+    "platform",
+    "files",
+    "summary",
+    "services",
+    "findings",
+    "reachability",
+  ]);
+  const f = j.findings.find((x: { ruleId: string }) => x.ruleId === "CRL-S003");
+  assert.deepEqual(Object.keys(f), [
+    "ruleId",
+    "severity",
+    "title",
+    "service",
+    "message",
+    "location",
+    "fingerprint",
+    "suppressed",
+  ]);
+  assert.deepEqual(f.location, { file: "/project/compose.yaml", line: 11, column: 7 });
+  assert.equal(j.findings.find((x: { ruleId: string }) => x.ruleId === "CRL-R001").suppressed.reason, "test fixture");
+  assert.deepEqual(
+    j.services.map((s: { id: string; tier: string }) => [s.id, s.tier]),
+    [
+      ["proxy", "web"],
+      ["api", "agents"],
+      ["postgres", "data"],
+    ],
+  );
+});
+
+test("sarif: validates against the 2.1.0 schema", { skip: sharedSkip() }, async () => {
+  const r = await scanComposeText(COMPOSE);
+  const schema = JSON.parse(readFileSync(schemaPath("sarif-schema-2.1.0.json"), "utf8"));
+  // The published schema is draft-04 (`id`, draft-04 $schema); Ajv 8 reads it once those two are adapted.
+  delete schema.$schema;
+  schema.$id = schema.id;
+  delete schema.id;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  const validate = ajv.compile(schema);
+  const doc = JSON.parse(renderSarif(r, { displayPath: (f) => f.replace("/project/", ""), toolVersion: "0.1.0" }));
+  assert.ok(validate(doc), JSON.stringify(validate.errors?.slice(0, 3)));
+});
+
+test("sarif: a real fixture's report validates too", { skip: sharedSkip() }, async () => {
+  const { readDeployment } = await import("../model/load.ts");
+  const { fixture } = await import("../testing/shared.ts");
+  const file = fixture("compose", "openhands", "dev-compose.yml");
+  const deployment = readDeployment([file], { env: {} });
+  const r = scan({
+    deployment,
+    reach: computeReachability(deployment),
+    sources: sourcesFrom({ [file]: readFileSync(file, "utf8") }),
+  });
+  const schema = JSON.parse(readFileSync(schemaPath("sarif-schema-2.1.0.json"), "utf8"));
+  delete schema.$schema;
+  schema.$id = schema.id;
+  delete schema.id;
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+  const doc = toSarif(r, { displayPath: (f) => f.replace(/^.*\/fixtures\//, "") });
+  assert.ok(validate(JSON.parse(JSON.stringify(doc))), JSON.stringify(validate.errors?.slice(0, 3)));
+  const m001 = doc.runs[0]?.results.find((x) => x.ruleId === "CRL-M001");
+  assert.equal(m001?.locations[0]?.physicalLocation.artifactLocation.uri, "compose/openhands/dev-compose.yml");
+  assert.equal(m001?.locations[0]?.physicalLocation.region.startLine, 23);
+});
+
+test("sarif: rules carry help markdown and security-severity; results fingerprints and suppressions", async () => {
+  const r = await scanComposeText(COMPOSE);
+  const s = toSarif(r, { displayPath: (f) => f.replace("/project/", "") });
+  const run = s.runs[0]!;
+  const rule = run.tool.driver.rules.find((x) => x.id === "CRL-S003")!;
+  assert.equal(rule.properties["security-severity"], "8.0");
+  assert.match(rule.help.markdown, /```yaml/);
+  const res = run.results.find((x) => x.ruleId === "CRL-S003")!;
+  assert.equal(res.locations[0]?.physicalLocation.artifactLocation.uri, "compose.yaml");
+  assert.equal(res.locations[0]?.physicalLocation.region.startLine, 11);
+  assert.match(res.partialFingerprints["corralFindingHash/v1"], /^[0-9a-f]{32}$/);
+  assert.equal(run.results.find((x) => x.ruleId === "CRL-R001")?.suppressions?.[0]?.kind, "inSource");
+  assert.equal(run.tool.driver.rules[res.ruleIndex!]?.id, "CRL-S003");
+});
+
+test("markdown: summary and table", async () => {
+  const r = await scanComposeText(COMPOSE);
+  const md = renderMarkdown(r, { displayPath: (f) => f.replace("/project/", "") });
+  assert.match(md, /^### Corral scan/);
+  assert.match(md, /\| 🔴 \| `CRL-S003` \| postgres \| `compose.yaml:11` \|/);
+  assert.match(md, /<details><summary>1 suppressed<\/summary>/);
+});
+
+test("mermaid and dot: tiers as subgraphs, edges; undeclared edges red with a policy", () => {
+  const text = `services:
+  api: { image: acme/api:1.0, networks: [back] }
+  postgres: { image: postgres:16, networks: [back] }
+networks:
+  back: {}
+`;
+  const deployment = composeFromText(text, { env: {} });
+  const reach = computeReachability(deployment);
+  const loaded = parsePolicy(
+    `version: 1
+zones:
+  api: { services: [api] }
+  data: { services: [postgres] }
+flows:
+  - { from: api, to: data, ports: [5432/tcp] }
+`,
+    "/project/corral.yaml",
+  );
+  const policy = policyView(loaded, deployment);
+  const r = scan({ deployment, reach, sources: sourcesFrom({}), policy });
+  const mm = renderMermaid(r);
+  assert.match(mm, /subgraph g\d\["data"\]\n {4}s1\["postgres"\]/);
+  assert.match(mm, /s0 -- "all ports" --> s1/);
+  assert.match(mm, /linkStyle 0,1 stroke:#d00/);
+  const dot = renderDot(r);
+  assert.match(dot, /subgraph cluster_\d+ \{\n {4}label="api";/);
+  assert.match(dot, /s1 -> s0 \[label="all ports", color=red/);
+  const plain = renderMermaid(scan({ deployment, reach, sources: sourcesFrom({}) }));
+  assert.doesNotMatch(plain, /linkStyle/);
+  assert.match(plain, /subgraph g\d\["agents"\]/);
+  assert.ok(r.findings.some((f) => f.ruleId === "CRL-P001" && f.service === "api"));
+});

@@ -1,0 +1,12 @@
+export { agentRules } from "./agents.ts";
+export { capabilityRules } from "./capabilities.ts";
+export { imageRules } from "./images.ts";
+export { kubernetesRules } from "./kubernetes.ts";
+export { metaRules } from "./meta.ts";
+export { mountRules } from "./mounts.ts";
+export { networkRules } from "./network.ts";
+export { policyRules } from "./policy.ts";
+export { resourceRules } from "./resources.ts";
+export { runtimeRules } from "./runtime.ts";
+export { secretRules } from "./secrets.ts";
+export { traefikRules } from "./traefik.ts";

@@ -1,0 +1,42 @@
+// What the dashboard is given rather than what it imports: the audit log, the audit chain's
+// state and the sandbox-run history arrive as optional dependencies, so the UI never reaches
+// into another capability's internals (and runs, with those panels empty, when none is given).
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Who did something, in the audit log's terms. */
+export interface UiActor {
+  identity: string;
+  ip?: string;
+}
+
+/** The part of the audit log the dashboard writes to: logins and approvals. */
+export interface UiAuditSink {
+  record(kind: "login" | "approval", actor: UiActor, data: JsonObject): unknown;
+}
+
+/** The audit chain as last verified, for the "audit" panel. */
+export interface AuditState {
+  status: "valid" | "tampered" | "unknown";
+  records: number;
+  lastSeq: number;
+  /** Records after the last signed checkpoint: consistent, but not yet vouched for by a signature. */
+  unverified: number;
+  lastCheckpoint?: { seq: number; time: string; hash: string; key?: string };
+  problem?: string;
+  /** When this state was computed (ISO 8601). */
+  checkedAt: string;
+}
+
+export type AuditStateFn = () => Promise<AuditState>;
+
+/** One sandboxed run, as recorded in the audit log (kind `sandbox.run`). */
+export interface SandboxRun {
+  seq?: number;
+  time: string;
+  identity: string;
+  data: JsonObject;
+}
+
+export type SandboxRunsFn = (limit: number) => Promise<SandboxRun[]>;

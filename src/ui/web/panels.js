@@ -1,0 +1,125 @@
+// Approvals, sandbox runs, audit state and the gate's connection status.
+import { getJson, postJson } from "./api.js";
+import { clear, el } from "./dom.js";
+
+const DURATIONS = ["15m", "1h", "24h"];
+
+function time(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+}
+
+function showError(text) {
+  const node = document.getElementById("approvals-error");
+  node.textContent = text;
+  node.hidden = !text;
+}
+
+function approvalRow(a) {
+  const duration = el(
+    "select",
+    { name: "for", "aria-label": "approve for" },
+    ...DURATIONS.map((d) => el("option", { value: d, selected: d === "1h" }, d)),
+  );
+  const approve = el("button", { type: "button", class: "approve" }, "Approve");
+  const deny = el("button", { type: "button", class: "deny" }, "Deny");
+  approve.addEventListener("click", () => decide(a.id, "approve", { for: duration.value }));
+  deny.addEventListener("click", () => decide(a.id, "deny", {}));
+  return el(
+    "tr",
+    { class: "approval", "data-id": a.id },
+    el("td", { class: "identity" }, a.identity),
+    el("td", { class: "destination" }, a.destination),
+    el("td", {}, time(a.requested)),
+    el("td", { class: "id" }, a.id),
+    el("td", { class: "decide" }, duration, " ", approve, " ", deny),
+  );
+}
+
+async function decide(id, verdict, body) {
+  try {
+    const res = await postJson(`/api/approvals/${encodeURIComponent(id)}/${verdict}`, body);
+    showError(res.warning ?? "");
+  } catch (err) {
+    showError(err.message);
+  }
+  await refreshApprovals();
+}
+
+export async function refreshApprovals() {
+  const body = document.getElementById("approval-rows");
+  try {
+    const { approvals } = await getJson("/api/approvals");
+    clear(body);
+    if (approvals.length === 0) body.append(el("tr", {}, el("td", { colspan: 5, class: "empty" }, "nothing pending")));
+    for (const a of approvals) body.append(approvalRow(a));
+    showError("");
+  } catch (err) {
+    clear(body);
+    showError(err.message);
+  }
+}
+
+function runDetails(data) {
+  const parts = [];
+  for (const key of ["profile", "command", "exit", "status", "duration_ms", "reason"]) {
+    if (data[key] !== undefined) parts.push(`${key}: ${Array.isArray(data[key]) ? data[key].join(" ") : data[key]}`);
+  }
+  return parts.length > 0 ? parts.join("  ·  ") : JSON.stringify(data).slice(0, 300);
+}
+
+export async function refreshRuns() {
+  const body = document.getElementById("run-rows");
+  const { runs, note } = await getJson("/api/sandbox-runs?limit=50");
+  clear(body);
+  if (!runs) body.append(el("tr", {}, el("td", { colspan: 3, class: "empty" }, note)));
+  else if (runs.length === 0) body.append(el("tr", {}, el("td", { colspan: 3, class: "empty" }, "no runs recorded")));
+  else
+    for (const r of runs)
+      body.append(
+        el(
+          "tr",
+          {},
+          el("td", {}, time(r.time)),
+          el("td", { class: "identity" }, r.identity),
+          el("td", {}, runDetails(r.data)),
+        ),
+      );
+}
+
+export async function refreshAudit() {
+  const dl = document.getElementById("audit-state");
+  const { state, note } = await getJson("/api/audit");
+  clear(dl);
+  if (!state) {
+    dl.append(el("dt", {}, "state"), el("dd", { class: "empty" }, note));
+    return;
+  }
+  const cp = state.lastCheckpoint;
+  const rows = [
+    ["status", state.status],
+    ["records", state.records],
+    ["last record", state.lastSeq],
+    [
+      "last signed checkpoint",
+      cp ? `seq ${cp.seq} at ${time(cp.time)}${cp.key ? ` (key ${cp.key})` : ""}` : "none yet",
+    ],
+    ["not yet signed", state.unverified],
+    ["checked", time(state.checkedAt)],
+  ];
+  if (state.problem) rows.push(["problem", state.problem]);
+  for (const [k, v] of rows)
+    dl.append(el("dt", {}, k), el("dd", { class: k === "status" ? `status-${state.status}` : "" }, String(v)));
+}
+
+export async function refreshStatus() {
+  const node = document.getElementById("gate-status");
+  const { gate } = await getJson("/api/status");
+  node.textContent = !gate
+    ? "gate: not configured"
+    : gate.connected
+      ? `gate: connected (${gate.url})`
+      : `gate: disconnected${gate.lastError ? ` — ${gate.lastError}` : ""}`;
+  node.className = `status ${gate?.connected ? "ok" : "bad"}`;
+}
