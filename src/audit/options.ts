@@ -6,7 +6,7 @@ import { parseDuration, QueryError } from "./query.ts";
 
 export interface AuditPolicySection {
   path: string;
-  checkpoint?: { every?: number; interval?: string; key: string };
+  checkpoint?: { every?: number; interval?: string | number; key: string };
   fsync?: FsyncMode;
   aggregate_allowed?: boolean;
 }
@@ -26,7 +26,8 @@ export function auditOptionsFromPolicy(section: AuditPolicySection, policyDir: s
     opts.keyPath = abs(cp.key);
     if (cp.every !== undefined) opts.checkpointEvery = cp.every;
     if (cp.interval !== undefined) {
-      const ms = parseDuration(cp.interval);
+      // A bare number is seconds, as everywhere in the policy.
+      const ms = typeof cp.interval === "number" ? cp.interval * 1000 : parseDuration(cp.interval);
       if (ms === undefined || ms <= 0)
         throw new QueryError(`audit.checkpoint.interval '${cp.interval}' is not a duration`, "use e.g. 30s, 5m, 1h");
       opts.checkpointIntervalMs = ms;

@@ -18,6 +18,7 @@ import {
   type VerifyReport,
   verifyLogDir,
 } from "../audit/index.ts";
+import { loadPolicy } from "../policy/load.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext, EXIT, UsageError } from "./command.ts";
 import { paint } from "./paint.ts";
@@ -72,23 +73,10 @@ type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>["values"];
  * replace this with a static `import { loadPolicy } from "../policy/load.ts"` and `policy.audit`.
  */
 export async function auditSectionFromPolicyFile(file: string): Promise<AuditPolicySection> {
-  const spec = "../policy/load.ts";
-  let mod: { loadPolicy?: (path: string) => unknown };
-  try {
-    mod = await import(spec);
-  } catch {
-    throw new UsageError("--policy is not available in this build yet", "pass --dir and --key instead");
-  }
-  if (typeof mod.loadPolicy !== "function")
-    throw new UsageError("--policy is not available in this build yet", "pass --dir and --key instead");
-  const loaded = (await mod.loadPolicy(file)) as {
-    audit?: AuditPolicySection;
-    policy?: { audit?: AuditPolicySection };
-  };
-  const section = loaded.audit ?? loaded.policy?.audit;
-  if (!section)
+  const { policy } = await loadPolicy(file);
+  if (!policy.audit)
     throw new UsageError(`${file} has no audit: section`, "add `audit: { path: ..., checkpoint: { key: ... } }`");
-  return section;
+  return policy.audit;
 }
 
 async function location(v: Values, ctx: CommandContext): Promise<{ dir: string; key: string | undefined }> {

@@ -8,8 +8,10 @@ export function formatError(err: unknown, color: boolean): string {
   if (err instanceof PolicyError) return `${paint(err.message, "red", color)}\n`;
   if (err instanceof InputError) {
     const where = err.pos ? `${err.pos.file}:${err.pos.line}:${err.pos.col}: ` : "";
+    // Readers often put the position in the message too, so it reads well in logs; print it once.
+    const message = where && err.message.startsWith(where) ? err.message.slice(where.length) : err.message;
     const hint = err.hint ? `\n  hint: ${err.hint}` : "";
-    return `${paint(`${where}error: ${err.message}`, "red", color)}${hint}\n`;
+    return `${paint(`${where}error: ${message}`, "red", color)}${hint}\n`;
   }
   if (err instanceof UsageError) return `corral: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ""}\n`;
   const e = err as Error;

@@ -156,14 +156,7 @@ async function wireAudit(
   const out: AuditWiring = {};
   let logDir: string | undefined;
   if (section && policyFile) {
-    // The policy allows a bare number of seconds for the interval; the audit options want text.
-    const cp = section.checkpoint;
-    const interval =
-      cp?.interval === undefined ? undefined : typeof cp.interval === "number" ? `${cp.interval}s` : cp.interval;
-    const opts = auditOptionsFromPolicy(
-      { ...section, checkpoint: cp ? { ...cp, interval } : undefined },
-      dirname(policyFile),
-    );
+    const opts = auditOptionsFromPolicy(section, dirname(policyFile));
     logDir = opts.dir;
     const pubPath = opts.keyPath ? `${opts.keyPath}.pub` : undefined;
     let cached: { at: number; state: AuditState } | undefined;

@@ -1,8 +1,9 @@
 // Infers a starting policy from a deployment: zones by tier, flows from depends_on and from
 // connection settings in the environment, publish entries rebound to loopback, egress empty.
 // Pure: every inference carries the evidence that becomes a comment in corral.yaml.
+
+import { explainTier, type Tier, type TierExplained } from "../model/tiers.ts";
 import type { PortRange, Service, SourcePos } from "../model/types.ts";
-import { type Classification, classifyService, imageRepository, type Tier } from "./classify.ts";
 
 export interface Evidence {
   text: string;
@@ -18,7 +19,7 @@ export interface InferredFlow {
 
 export interface InferredPolicy {
   project?: string;
-  zones: Record<Tier, Array<{ service: string; why: Classification }>>;
+  zones: Record<Tier, Array<{ service: string; why: TierExplained }>>;
   flows: InferredFlow[];
   /** Destinations that could not be given a port: the user must complete them. */
   incomplete: InferredFlow[];
@@ -76,6 +77,18 @@ const SCHEME_PORTS: Record<string, number> = {
   neo4j: 7687,
   clickhouse: 8123,
 };
+
+/** `docker.io/library/postgres:15` → `postgres`; `redis/redis-stack-server:latest` → `redis/redis-stack-server`. */
+function imageRepository(image: string): string {
+  const noDigest = image.split("@")[0]!;
+  const lastSlash = noDigest.lastIndexOf("/");
+  const colon = noDigest.lastIndexOf(":");
+  const noTag = colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
+  return noTag
+    .replace(/^(docker\.io|index\.docker\.io|registry-1\.docker\.io)\//, "")
+    .replace(/^library\//, "")
+    .toLowerCase();
+}
 
 function tcp(port: number): PortRange {
   return { from: port, to: port, protocol: "tcp" };
@@ -137,9 +150,9 @@ function where(pos: SourcePos | undefined): string {
 export function inferPolicy(services: Service[], project?: string): InferredPolicy {
   const names = new Set(services.map((s) => s.name));
   const zones: InferredPolicy["zones"] = { web: [], agents: [], data: [] };
-  const tiers = new Map<string, Classification>();
+  const tiers = new Map<string, TierExplained>();
   for (const s of services) {
-    const why = classifyService(s);
+    const why = explainTier(s.name, s.containers[0]?.image);
     tiers.set(s.name, why);
     zones[why.tier].push({ service: s.name, why });
   }
@@ -174,7 +187,8 @@ export function inferPolicy(services: Service[], project?: string): InferredPoli
     for (const p of s.ports) {
       for (let offset = 0; offset <= p.target.to - p.target.from; offset++) {
         const hostPort = p.hostPort ? p.hostPort.from + offset : undefined;
-        const was = `${p.hostIpDefaulted ? "all interfaces (no address given)" : p.hostIp}${hostPort ? `:${hostPort}` : ""}`;
+        const address = p.hostIpDefaulted ? "every interface (no address given)" : p.hostIp;
+        const was = `${hostPort ? `port ${hostPort}` : "an ephemeral port"} on ${address}`;
         publish.push({
           service: s.name,
           port: `${p.target.from + offset}/${p.protocol}`,

@@ -1,7 +1,7 @@
 // The inferred policy as a commented corral.yaml a person can review line by line.
 import { stringify } from "yaml";
+import type { Tier } from "../model/tiers.ts";
 import type { PortRange } from "../model/types.ts";
-import type { Tier } from "./classify.ts";
 import type { InferredFlow, InferredPolicy } from "./infer.ts";
 
 function scalar(value: string): string {
@@ -43,7 +43,7 @@ export function renderPolicy(inferred: InferredPolicy, sources: string[]): strin
     for (const m of members) {
       out.push(`      - ${scalar(m.service)}   # ${m.why.because}`);
       if (tier === "agents") {
-        const callers = inferred.flows
+        const callers = [...inferred.flows, ...inferred.incomplete]
           .filter((f) => f.to === m.service && tierOf.get(f.from) === "web")
           .map((f) => f.from);
         if (callers.length > 0) {
@@ -69,9 +69,7 @@ export function renderPolicy(inferred: InferredPolicy, sources: string[]): strin
   if (inferred.publish.length === 0) out.push("publish: []");
   else out.push("publish:");
   for (const p of inferred.publish) {
-    out.push(
-      `  - { service: ${scalar(p.service)}, port: ${p.port}, host: ${scalar(p.host)} }   # was published on ${p.was}`,
-    );
+    out.push(`  - { service: ${scalar(p.service)}, port: ${p.port}, host: ${scalar(p.host)} }   # was: ${p.was}`);
   }
 
   out.push(

@@ -73,6 +73,8 @@ export interface Container {
   image?: string;
   /** compose `build:` present: the image is built locally. */
   build: boolean;
+  /** compose `command` (a string is split on whitespace), or k8s `command` + `args`. */
+  command?: string[];
   privileged: boolean;
   /** `user` as written; undefined when not set (image default, usually root). */
   user?: string;
@@ -191,7 +193,7 @@ export interface NetworkPolicyPort {
 }
 
 export interface NetworkPolicyRule {
-  /** undefined = no `from`/`to` key: every peer. An empty array = no peer. */
+  /** undefined or empty (no `from`/`to`, or `[]`) = every peer, as the Kubernetes API defines it. */
   peers?: NetworkPolicyPeer[];
   /** undefined or empty = all ports. */
   ports?: NetworkPolicyPort[];

@@ -1,11 +1,11 @@
 // Runs the rules over one deployment. Pure: the reachability, the policy view and the sources
 // come in as values.
 import { createHash } from "node:crypto";
+import { classifyService, type Tier } from "../model/tiers.ts";
 import type { Deployment, Reachability, ReachEdge } from "../model/types.ts";
 import { RULES } from "./catalog.ts";
 import { idOf } from "./ids.ts";
 import { lineAt, type Sources } from "./sources.ts";
-import { classifyService, type Tier } from "./tiers.ts";
 import type { Finding, PolicyView, Rule, RuleContext } from "./types.ts";
 
 export interface EngineInput {

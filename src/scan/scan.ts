@@ -1,10 +1,11 @@
 // The scan pipeline as one pure function: rules → inline suppressions → baseline → result.
+
+import type { Tier } from "../model/tiers.ts";
 import type { Deployment, Reachability, ReachEdge } from "../model/types.ts";
 import { compareFindings, contextOf, evaluate } from "./engine.ts";
 import { undeclaredEdges } from "./rules/policy.ts";
 import type { Sources } from "./sources.ts";
 import { applyBaseline, applyInline, type BaselineEntry } from "./suppress.ts";
-import type { Tier } from "./tiers.ts";
 import { atLeast, type Finding, type PolicyView, type Rule, type Severity } from "./types.ts";
 
 export interface ScanOptions {

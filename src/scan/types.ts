@@ -1,5 +1,7 @@
 // The scanner's vocabulary: a rule inspects a Deployment (plus its reachability and, when
 // given, a policy) and returns hits; the engine turns hits into findings with a rule's metadata.
+
+import type { Tier } from "../model/tiers.ts";
 import type {
   Deployment,
   EgressCapability,
@@ -10,7 +12,6 @@ import type {
   SourcePos,
 } from "../model/types.ts";
 import type { Sources } from "./sources.ts";
-import type { Tier } from "./tiers.ts";
 
 export type Severity = "critical" | "high" | "medium" | "low" | "info";
 

@@ -337,6 +337,11 @@ export function buildService(def: ServiceDef, ctx: BuildContext): Service {
   };
   const image = str(get(svc, "image"));
   if (image !== undefined) container.image = image;
+  const commandNode = get(svc, "command");
+  if (commandNode?.kind === "seq") container.command = strings(commandNode).map((s) => s.value);
+  else if (commandNode?.kind === "scalar" && typeof commandNode.value === "string") {
+    container.command = commandNode.value.split(/\s+/).filter(Boolean);
+  }
   const user = str(get(svc, "user"));
   if (user !== undefined) container.user = user;
   if (sec.seccomp) container.seccomp = sec.seccomp;

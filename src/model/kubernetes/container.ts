@@ -104,6 +104,11 @@ export function containerOf(
   };
   const image = f.str(c["image"], `${path}.image`);
   if (image !== undefined) container.image = image;
+  const argv = [
+    ...f.list(c["command"], `${path}.command`).map(String),
+    ...f.list(c["args"], `${path}.args`).map(String),
+  ];
+  if (argv.length > 0) container.command = argv;
   if (runAsUser !== undefined) container.user = String(runAsUser);
   if (runAsNonRoot !== undefined) container.runAsNonRoot = runAsNonRoot;
   const seccomp = seccompOf(f, sc, scPath, name, pod) ?? seccompOf(f, psc, pscPath, undefined, pod);

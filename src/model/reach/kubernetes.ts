@@ -67,7 +67,7 @@ export function kubernetesReachability(d: Deployment): {
     return !peer.podSelector || matches(peer.podSelector, q.s.labels);
   };
   const compile = (policy: K8sNetworkPolicy, rule: NetworkPolicyRule): CompiledRule => {
-    if (rule.peers === undefined) return { policy, rule, peers: "all" };
+    if (rule.peers === undefined || rule.peers.length === 0) return { policy, rule, peers: "all" };
     const set = new Set<number>();
     pods.forEach((q, i) => {
       if (rule.peers!.some((peer) => peerMatches(policy, peer, q))) set.add(i);
@@ -226,7 +226,7 @@ function egressOf(p: Pod, selecting: K8sNetworkPolicy[]): EgressCapability {
     const name = `${policy.namespace}/${policy.name}`;
     for (const rule of policy.egress) {
       const on = portsText(rule);
-      if (rule.peers === undefined) {
+      if (rule.peers === undefined || rule.peers.length === 0) {
         return {
           service: p.id,
           internet: true,

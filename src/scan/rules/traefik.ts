@@ -93,9 +93,9 @@ function staticFlag(s: Service, name: string): { pos: SourcePos; value: string }
   for (const c of s.containers) {
     const e = c.env.find((x) => x.name.toUpperCase() === envName);
     if (e?.value !== undefined) return { pos: e.pos, value: e.value };
-    const cmd = (c as { command?: unknown }).command;
-    if (Array.isArray(cmd)) {
-      const i = cmd.findIndex((a) => typeof a === "string" && (a === `--${name}` || a.startsWith(`--${name}=`)));
+    const cmd = c.command;
+    if (cmd) {
+      const i = cmd.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
       if (i >= 0) {
         const arg = String(cmd[i]);
         return {

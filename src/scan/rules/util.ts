@@ -1,7 +1,8 @@
 // Small helpers shared by the rule families.
+
+import type { Tier } from "../../model/tiers.ts";
 import type { Container, Mount, Service } from "../../model/types.ts";
 import { idOf } from "../ids.ts";
-import type { Tier } from "../tiers.ts";
 import type { Hit, RuleContext } from "../types.ts";
 
 export function perContainer(ctx: RuleContext, fn: (s: Service, c: Container) => Hit | Hit[] | undefined): Hit[] {

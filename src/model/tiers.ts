@@ -2,7 +2,7 @@
 // `corral init` reuses it to propose zones, and scan rules use it to spot data stores that
 // share a network with agents. Anything neither data nor web is treated as an agent, because
 // that is the safe assumption for unknown code in an agent stack.
-import type { Service } from "../model/types.ts";
+import type { Service } from "./types.ts";
 
 export type Tier = "data" | "web" | "agents";
 
@@ -81,19 +81,39 @@ function nameTokens(name: string): string[] {
     .filter(Boolean);
 }
 
-function tierOfTokens(tokens: string[]): Tier | undefined {
+function tierOfTokens(tokens: string[]): { tier: Tier; token: string; why: string } | undefined {
   if (tokens.length === 0) return undefined;
-  if (tokens.some((t) => ADMIN_UI.includes(t))) return "web";
+  const admin = tokens.find((t) => ADMIN_UI.includes(t));
+  if (admin) return { tier: "web", token: admin, why: "an admin UI" };
   const last = tokens[tokens.length - 1] ?? "";
-  if (tokens.length > 1 && UI_SUFFIX.includes(last)) return "web";
-  if (tokens.some((t) => DATA.includes(t))) return "data";
-  if (tokens.some((t) => WEB.includes(t)) || tokens.includes("ui") || tokens.includes("gui")) return "web";
+  if (tokens.length > 1 && UI_SUFFIX.includes(last)) return { tier: "web", token: last, why: "a UI" };
+  const data = tokens.find((t) => DATA.includes(t));
+  if (data) return { tier: "data", token: data, why: "a data store" };
+  const web = tokens.find((t) => WEB.includes(t) || t === "ui" || t === "gui");
+  if (web) return { tier: "web", token: web, why: "a reverse proxy or UI" };
   return undefined;
 }
 
-/** Tier from a name and an image reference (the image decides when it is recognisable). */
+export interface TierExplained {
+  tier: Tier;
+  /** Why, in words that go into generated policies' comments. */
+  because: string;
+}
+
+/** Tier and the reason for it: the image decides when it is recognisable, then the name. */
+export function explainTier(name: string, image?: string): TierExplained {
+  const byImage = tierOfTokens(imageTokens(image));
+  if (byImage) return { tier: byImage.tier, because: `image ${image} is ${byImage.why} (${byImage.token})` };
+  const byName = tierOfTokens(nameTokens(name));
+  if (byName) return { tier: byName.tier, because: `the name '${name}' marks ${byName.why} (${byName.token})` };
+  return {
+    tier: "agents",
+    because: "neither a data store nor a proxy/UI: it runs the app's code, so it is contained like an agent",
+  };
+}
+
 export function tierOf(name: string, image?: string): Tier {
-  return tierOfTokens(imageTokens(image)) ?? tierOfTokens(nameTokens(name)) ?? "agents";
+  return explainTier(name, image).tier;
 }
 
 export function classifyService(s: Pick<Service, "name" | "containers">): Tier {
