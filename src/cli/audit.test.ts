@@ -1,30 +1,15 @@
 import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { test } from "node:test";
 import { openAuditLog } from "../audit/log.ts";
 import { segmentName } from "../audit/segments.ts";
 import { scratch } from "../audit/testkit.ts";
-import { main } from "./main.ts";
-
-function sink() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
+import { runCli } from "../testing/cli.ts";
 
 async function corral(args: string[], cwd: string, signal?: AbortSignal) {
-  const out = sink();
-  const err = sink();
-  const partial = { stdout: out.stream, stderr: err.stream, cwd, color: false, env: {} };
-  const code = await main(args, signal ? { ...partial, stopSignal: signal } : partial);
-  return { code, stdout: out.text(), stderr: err.text() };
+  const r = await runCli(args, signal ? { cwd, stopSignal: signal } : { cwd });
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 test("keygen, verify (valid, unverified tail, tampered), with exit codes", async () => {

@@ -2,27 +2,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { after, test } from "node:test";
+import { runCli } from "../testing/cli.ts";
 import { fixture, sharedSkip } from "../testing/shared.ts";
-import { main } from "./main.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "corral-scan-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => {
-    out += d;
-  });
-  stderr.on("data", (d) => {
-    err += d;
-  });
-  const code = await main(argv, { stdout, stderr, env: {}, cwd: dir, color: false });
-  return { code, out, err };
+function run(...argv: string[]) {
+  return runCli(argv, { cwd: dir });
 }
 
 function write(name: string, text: string): string {

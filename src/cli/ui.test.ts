@@ -3,32 +3,17 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { test } from "node:test";
 import { readRecords } from "../audit/index.ts";
+import { startCli } from "../testing/cli.ts";
 import { PROJECT_ROOT } from "../testing/shared.ts";
 import { stateWithPassword, TEST_PASSWORD } from "../ui/testing.ts";
-import { main } from "./main.ts";
 
 const MAIN = join(PROJECT_ROOT, "src", "cli", "main.ts");
 
-function collect() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
-
-async function corral(args: string[], cwd: string, signal?: AbortSignal) {
-  const out = collect();
-  const err = collect();
-  const partial = { stdout: out.stream, stderr: err.stream, cwd, color: false, env: {} };
-  const run = main(args, signal ? { ...partial, stopSignal: signal } : partial);
-  return { run, stdout: out.text, stderr: err.text };
+function corral(args: string[], cwd: string, signal?: AbortSignal) {
+  const r = startCli(args, signal ? { cwd, stopSignal: signal } : { cwd });
+  return { run: r.done, stdout: r.out, stderr: r.err };
 }
 
 test("'corral ui passwd' reads the password from stdin and stores only an scrypt hash", () => {
