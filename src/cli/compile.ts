@@ -1,0 +1,114 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
+import { applyRuleset, NftError } from "../compile/nft-apply.ts";
+import { compileTarget, TARGETS, type Target } from "../compile/targets.ts";
+import { readDeployment } from "../model/load.ts";
+import { loadPolicy } from "../policy/index.ts";
+import { parseCommandArgs } from "./args.ts";
+import { type Command, EXIT, UsageError } from "./command.ts";
+import { printDiagnostics } from "./diagnostics.ts";
+import { paint } from "./paint.ts";
+
+export const command: Command = {
+  name: "compile",
+  summary: "turn the policy into enforcement (compose overlay, nftables, NetworkPolicy, Cilium, Traefik)",
+  help: `usage: corral compile --policy corral.yaml -f docker-compose.yml [-f …] [--profile P]…
+                      [--target compose|nftables|kubernetes|cilium|traefik]… [-o out/]
+                      [--check] [--apply [--netns NAME]] [--log-group N] [--format text|json]
+
+Writes one set of files per target (default: every target) into the output directory:
+  compose     compose.corral.yml    use after the shipped file: docker compose -f … -f compose.corral.yml up
+  nftables    corral.nft            table inet corral, loaded in one transaction with nft -f
+  kubernetes  networkpolicies.yaml  default deny + one allow per flow, DNS and the gate
+  cilium      cilium-egress.yaml    CiliumNetworkPolicy toFQDNs for the egress allowlists
+  traefik     traefik-dynamic.yml   HSTS, rate limit, IP allow-list, TLS ≥ 1.2 for published routes
+
+--check  validate the nftables ruleset against the kernel (nft -c), changing nothing
+--apply  load it (nft -f, atomic: a refused ruleset leaves the running one in place);
+         --netns runs nft inside a named network namespace
+--profile    compose profiles to activate (as docker compose --profile); services of
+             inactive profiles are left out of the overlay
+--log-group  NFLOG group for dropped packets (default 1; see docs/nftables.md for ulogd2)
+Exit codes: 0 written (and checked/applied), 1 nft refused the ruleset, 2 bad input.`,
+  async run(args, ctx) {
+    const { values } = parseCommandArgs("compile", args, {
+      policy: { type: "string", short: "p", default: "corral.yaml" },
+      file: { type: "string", short: "f", multiple: true },
+      profile: { type: "string", multiple: true },
+      target: { type: "string", short: "t", multiple: true },
+      out: { type: "string", short: "o", default: "corral-out" },
+      check: { type: "boolean", default: false },
+      apply: { type: "boolean", default: false },
+      netns: { type: "string" },
+      "log-group": { type: "string", default: "1" },
+      format: { type: "string", default: "text" },
+    });
+    const files = (values.file ?? []).map((f) => resolve(ctx.cwd, f));
+    if (files.length === 0) throw new UsageError("no deployment file given", "pass -f docker-compose.yml");
+    if (values.format !== "text" && values.format !== "json")
+      throw new UsageError(`unknown format '${values.format}'`, "use --format text or json");
+    const logGroup = Number(values["log-group"]);
+    if (!Number.isInteger(logGroup) || logGroup < 0 || logGroup > 65535)
+      throw new UsageError(`--log-group ${values["log-group"]} is not an NFLOG group`, "use a number from 0 to 65535");
+    const asked = values.target?.flatMap((t) => t.split(","));
+    for (const t of asked ?? [])
+      if (!(TARGETS as readonly string[]).includes(t))
+        throw new UsageError(`unknown target '${t}'`, `use one of ${TARGETS.join(", ")}`);
+
+    const policyPath = resolve(ctx.cwd, values.policy);
+    const loaded = await loadPolicy(policyPath);
+    const deployment = readDeployment(files, { env: ctx.env, ...(values.profile ? { profiles: values.profile } : {}) });
+    printDiagnostics(deployment.diagnostics, ctx);
+    // The compose overlay and the host ruleset only make sense for a compose deployment.
+    const hostOnly = ["compose", "nftables"];
+    if (deployment.platform === "kubernetes" && asked?.some((t) => hostOnly.includes(t)))
+      throw new UsageError(
+        "the compose and nftables targets need a compose deployment",
+        "for Kubernetes manifests use --target kubernetes, cilium or traefik",
+      );
+    const targets = asked ?? TARGETS.filter((t) => deployment.platform === "compose" || !hostOnly.includes(t));
+    if ((values.check || values.apply) && !targets.includes("nftables"))
+      throw new UsageError(
+        "--check and --apply act on the nftables ruleset",
+        "add --target nftables (compose deployments only)",
+      );
+
+    // Everything is compiled before anything is written or loaded: a compile error leaves no files.
+    const outDir = resolve(ctx.cwd, values.out);
+    const rel = relative(outDir, policyPath) || basename(policyPath);
+    const outputs = new Map<string, string>();
+    for (const t of new Set(targets) as Set<Target>) {
+      const produced = compileTarget(t, loaded.policy, deployment, {
+        policyPath: rel.startsWith(".") ? rel : `./${rel}`,
+        comment: `policy sha256 ${loaded.hash}`,
+        logGroup,
+      });
+      for (const [name, text] of Object.entries(produced)) outputs.set(name, text);
+    }
+    await mkdir(outDir, { recursive: true });
+    for (const [name, text] of outputs) await writeFile(join(outDir, name), text);
+
+    const report: Record<string, unknown> = { out: outDir, files: [...outputs.keys()] };
+    const nft = outputs.get("corral.nft");
+    try {
+      if (nft && values.check)
+        report.check = await applyRuleset(nft, { check: true, ...(values.netns ? { netns: values.netns } : {}) });
+      if (nft && values.apply) report.apply = await applyRuleset(nft, values.netns ? { netns: values.netns } : {});
+    } catch (err) {
+      if (!(err instanceof NftError)) throw err;
+      ctx.stderr.write(`${paint("error", "red", ctx.color)}: ${err.message}\n`);
+      return EXIT.failed;
+    }
+    if (values.format === "json") {
+      ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    for (const name of outputs.keys()) ctx.stdout.write(`wrote ${join(values.out, name)}\n`);
+    if (report.check) ctx.stdout.write(`${paint("ok", "green", ctx.color)}: nft -c accepted corral.nft\n`);
+    if (report.apply)
+      ctx.stdout.write(
+        `${paint("ok", "green", ctx.color)}: table inet corral loaded${values.netns ? ` in netns ${values.netns}` : ""}\n`,
+      );
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,181 @@
+// The compose overlay (`compose.corral.yml`), used as `docker compose -f docker-compose.yml
+// -f compose.corral.yml up`. Compose merges sequences by appending, so `networks` and `ports`
+// carry `!override` (replace the shipped value) and services that must lose every published
+// port get `ports: !reset []`. Each zone becomes a network with a pinned bridge name and
+// subnet; a service joins another zone's network only when a declared flow needs it, and
+// gets a static address there so the nftables ruleset can name it.
+import { Document, type Node, YAMLMap, type YAMLSeq } from "yaml";
+import type { Deployment, Service } from "../model/types.ts";
+import type { Policy } from "../policy/index.ts";
+import { type Attachment, buildPlan, EGRESS, GATE, type Plan, type PlanOptions } from "./plan.ts";
+
+export interface OverlayOptions extends PlanOptions {
+  /** Path of the policy as the gate container mounts it (relative to the compose file). */
+  policyPath?: string;
+  /** Image of the gate. */
+  gateImage?: string;
+}
+
+/** Defaults for services that set none: generous enough for a database, bounded for a fork bomb. */
+const PIDS_LIMIT = 512;
+const MEM_LIMIT = "2g";
+
+// Official images whose entrypoints chown their data and drop to an unprivileged user: with
+// every capability dropped they cannot start, so they get back exactly those.
+const PRIV_DROP_IMAGES = /(^|\/)(postgres|redis|redis-stack-server|nginx|mysql|mariadb|mongo|rabbitmq)(:|@|$)/;
+const PRIV_DROP_CAPS = ["CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"];
+
+function capAddFor(svc: Service): string[] {
+  const image = svc.containers[0]?.image ?? "";
+  if (!PRIV_DROP_IMAGES.test(image)) return [];
+  const low = svc.containers[0]?.listens.some((l) => l.from < 1024) ?? false;
+  return [...PRIV_DROP_CAPS, ...(low ? ["NET_BIND_SERVICE"] : [])];
+}
+
+function tagged(value: unknown, tag: string, doc: Document): Node {
+  const node = doc.createNode(value) as Node;
+  (node as YAMLSeq | YAMLMap).tag = tag;
+  return node;
+}
+
+export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions, doc: Document): YAMLMap {
+  const root = new YAMLMap();
+  const services = new YAMLMap();
+  const netByKey = new Map(plan.networks.map((n) => [n.key, n]));
+  // Indexed once: thousands of services must not each scan every attachment and flow.
+  const atts = new Map<string, Attachment[]>();
+  for (const a of plan.attachments) atts.set(a.service, [...(atts.get(a.service) ?? []), a]);
+  const direct = new Map<string, Set<string>>();
+  for (const g of plan.groups) {
+    if (g.flowIndex < 0) continue;
+    for (const src of g.sources) {
+      const set = direct.get(src) ?? new Set<string>();
+      for (const t of g.targets) set.add(t);
+      direct.set(src, set);
+    }
+  }
+  const clients = new Set(plan.gate?.clients ?? []);
+  const gateAddr = (svc: string) => {
+    const home = atts.get(svc)?.find((a) => a.home);
+    return atts.get(GATE)?.find((a) => a.network === home?.network)?.address;
+  };
+  for (const svc of [...d.services].sort((a, b) => a.name.localeCompare(b.name))) {
+    const s: Record<string, unknown> = {};
+    const nets: Record<string, unknown> = {};
+    for (const a of atts.get(svc.name) ?? []) {
+      const net = netByKey.get(a.network);
+      if (net) nets[net.composeName] = { ipv4_address: a.address };
+    }
+    const node = new YAMLMap();
+    if (svc.networkMode.kind === "bridge") node.add(doc.createPair("networks", tagged(nets, "!override", doc)));
+    const published = plan.published.filter((p) => p.service === svc.name);
+    if (published.length > 0) {
+      const list = published.map((p) => {
+        const host = p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp;
+        const target = p.port.from === p.port.to ? `${p.port.from}` : `${p.port.from}-${p.port.to}`;
+        const hostPort =
+          p.port.from === p.port.to ? `${p.hostPort}` : `${p.hostPort}-${p.hostPort + p.port.to - p.port.from}`;
+        return `${host}:${hostPort}:${target}/${p.port.protocol}`;
+      });
+      node.add(doc.createPair("ports", tagged(list, "!override", doc)));
+    } else if (svc.ports.length > 0) {
+      node.add(doc.createPair("ports", tagged([], "!reset", doc)));
+    }
+    s.cap_drop = ["ALL"];
+    const caps = capAddFor(svc);
+    if (caps.length) s.cap_add = caps;
+    s.security_opt = ["no-new-privileges:true"];
+    const res = svc.containers[0]?.resources ?? {};
+    if (res.pids === undefined) s.pids_limit = PIDS_LIMIT;
+    if (res.memory === undefined) s.mem_limit = MEM_LIMIT;
+    if (plan.gate && clients.has(svc.name)) {
+      const ip = gateAddr(svc.name);
+      if (ip) {
+        const proxy = `http://${ip}:${plan.gate.proxyPort}`;
+        const noProxy = ["localhost", "127.0.0.1", ...(direct.get(svc.name) ?? [])].join(",");
+        s.dns = [ip];
+        s.environment = {
+          HTTP_PROXY: proxy,
+          HTTPS_PROXY: proxy,
+          http_proxy: proxy,
+          https_proxy: proxy,
+          NO_PROXY: noProxy,
+          no_proxy: noProxy,
+          NODE_USE_ENV_PROXY: "1",
+        };
+      }
+    }
+    for (const [k, v] of Object.entries(s)) node.add(doc.createPair(k, v));
+    services.add(doc.createPair(svc.name, node));
+  }
+  if (plan.gate) {
+    const nets: Record<string, unknown> = {};
+    for (const a of atts.get(GATE) ?? []) {
+      const net = netByKey.get(a.network);
+      if (net) nets[net.composeName] = { ipv4_address: a.address };
+    }
+    services.add(
+      doc.createPair(GATE, {
+        image: options.gateImage ?? "corral/gate",
+        // Listen on the container's interfaces (Docker's `dns:` always asks port 53) and
+        // name each client by its static address, so the gate knows which agent asks.
+        command: [
+          "corral",
+          "gate",
+          "--policy",
+          "/etc/corral/corral.yaml",
+          "--proxy",
+          `0.0.0.0:${plan.gate.proxyPort}`,
+          "--dns",
+          "0.0.0.0:53",
+          ...plan.gate.clients.flatMap((c) => {
+            const home = atts.get(c)?.find((a) => a.home);
+            return home ? ["--map", `${c}=${home.address}`] : [];
+          }),
+        ],
+        volumes: [`${options.policyPath ?? "./corral.yaml"}:/etc/corral/corral.yaml:ro`],
+        networks: nets,
+        read_only: true,
+        cap_drop: ["ALL"],
+        cap_add: ["NET_BIND_SERVICE"],
+        security_opt: ["no-new-privileges:true"],
+        pids_limit: PIDS_LIMIT,
+        mem_limit: "512m",
+        restart: "unless-stopped",
+        labels: { "dev.corral.role": "gate" },
+      }),
+    );
+  }
+  root.add(doc.createPair("services", services));
+  const networks: Record<string, unknown> = {};
+  for (const n of plan.networks) {
+    networks[n.composeName] = {
+      driver: "bridge",
+      driver_opts: { "com.docker.network.bridge.name": n.bridge },
+      internal: n.internal,
+      ipam: { config: [{ subnet: n.subnet, gateway: n.gateway }] },
+      labels: { "dev.corral.zone": n.key === EGRESS ? "(gate egress)" : n.key, "dev.corral.isolate": n.isolate },
+    };
+  }
+  root.add(doc.createPair("networks", networks));
+  return root;
+}
+
+export function renderOverlay(plan: Plan, d: Deployment, options: OverlayOptions = {}): string {
+  const doc = new Document();
+  doc.contents = overlayValue(plan, d, options, doc);
+  doc.commentBefore =
+    " Generated by `corral compile --target compose`. Use it after the shipped file:\n" +
+    "   docker compose -f docker-compose.yml -f compose.corral.yml up -d\n" +
+    " Zone subnets not pinned in corral.yaml come from 10.231.0.0/16, one block per zone\n" +
+    " chosen by a hash of its name (pin them with `subnet:` to keep them stable).";
+  return doc.toString({ lineWidth: 0 });
+}
+
+export function compileComposeOverlay(
+  policy: Policy,
+  d: Deployment,
+  options: OverlayOptions = {},
+): Record<string, string> {
+  return { "compose.corral.yml": renderOverlay(buildPlan(policy, d, options), d, options) };
+}
