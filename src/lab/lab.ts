@@ -12,7 +12,9 @@ import { LabError, labUnavailable, run, runSync } from "./exec.ts";
 import { type LabTopology, OUTSIDE, OUTSIDE_LINK } from "./topology.ts";
 
 // The same extension as this module: agent.ts when run from source, agent.js from dist/.
-const AGENT = fileURLToPath(new URL(`./agent${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url));
+const AGENT = fileURLToPath(
+  new URL(`./agent${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url),
+);
 
 export interface ProbeSpec {
   id: number;
