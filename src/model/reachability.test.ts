@@ -226,7 +226,8 @@ test("compose: SuperAGI topology (hand-built): celery reaches super__postgres on
   assert.ok(r.egress.every((e) => e.internet));
 });
 
-test("compose: 2,000 services on 200 networks compute well under a second", () => {
+// Its speed is measured in bench/scan (reachability row), against plain YAML parsing.
+test("compose: 2,000 services on 200 networks", () => {
   const services = Array.from({ length: 2000 }, (_, i) =>
     svc(`s${String(i).padStart(4, "0")}`, {
       networks: [`net${i % 200}`, `net${(i * 7 + 3) % 200}`],
@@ -234,10 +235,7 @@ test("compose: 2,000 services on 200 networks compute well under a second", () =
     }),
   );
   const d = compose(services);
-  const t0 = performance.now();
   const r = computeReachability(d);
-  const ms = performance.now() - t0;
   assert.ok(r.edges.length > 2000);
-  assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms`);
-  console.log(`# 2000 services / 200 networks: ${r.edges.length} edges in ${ms.toFixed(0)} ms`);
+  assert.deepEqual(computeReachability(d), r, "deterministic");
 });

