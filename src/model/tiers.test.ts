@@ -38,3 +38,9 @@ test("a service named after a data store without an image is data", () => {
   assert.equal(tierOf("super__postgres"), "data");
   assert.equal(tierOf("db"), "data");
 });
+
+test("search engines hold data: Meilisearch and Typesense are data stores", () => {
+  // LibreChat's meilisearch was an "agent" before, so it drew agent-egress findings instead of data ones
+  assert.equal(tierOf("meilisearch", "getmeili/meilisearch:v1.12.3"), "data");
+  assert.equal(tierOf("search", "typesense/typesense:27.1"), "data");
+});

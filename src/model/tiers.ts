@@ -37,6 +37,9 @@ const DATA = [
   "scylla",
   "couchdb",
   "infinity",
+  // search engines hold indexed copies of the data (LibreChat's conversations in Meilisearch)
+  "meilisearch",
+  "typesense",
   "rabbitmq",
   "kafka",
   "zookeeper",

@@ -54,7 +54,8 @@ test("data-store port published: short and long syntax, loopback exempt", async 
         host_ip: 0.0.0.0
       - 127.0.0.1:27017:27017
 `);
-  assert.deepEqual(lines(r, "CRL-N002"), [5, 6]);
+  // the long-syntax entry is reported on its `host_ip: 0.0.0.0` line, the value at fault
+  assert.deepEqual(lines(r, "CRL-N002"), [5, 8]);
 });
 
 test("no-new-privileges: colon and equals forms both satisfy CRL-R009; false does not", async () => {
@@ -94,7 +95,8 @@ test("docker socket: short, long and read-only forms, and the /run path", async 
         target: /run/containerd/containerd.sock
       - ./data:/data
 `);
-  assert.deepEqual(lines(r, "CRL-M001"), [5, 6]);
+  // the long-syntax entry is reported on its `source:` line, where the socket is named
+  assert.deepEqual(lines(r, "CRL-M001"), [5, 7]);
 });
 
 test("capabilities: list and CAP_ prefix, item lines", async () => {

@@ -83,3 +83,18 @@ export function containerPos(s: Service, c: Container, compose: string[], k8s: s
 export function itemPos(s: Service, c: Container, compose: string, k8s: string, index: number): SourcePos {
   return containerPos(s, c, [`${compose}.${index}`, compose], [`${k8s}.${index}`, k8s]);
 }
+
+/**
+ * The position of `field` inside the mapping that starts at `pos`: a list item's `host_ip`,
+ * `source`, `hostPort` or an env entry's `value`, which is where the offending value is written.
+ * The reader records an item's position and its first key's at the same place, so every path
+ * at `pos` is tried. Falls back to `pos` (short syntax, map-form env) — never a wrong line.
+ */
+export function fieldPos(s: Service, pos: SourcePos, field: string): SourcePos {
+  for (const [path, at] of Object.entries(s.positions)) {
+    if (!samePos(at, pos)) continue;
+    const child = s.positions[`${path}.${field}`];
+    if (child) return child;
+  }
+  return pos;
+}

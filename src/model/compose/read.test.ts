@@ -324,6 +324,16 @@ test("profiles: inactive unless enabled by option, COMPOSE_PROFILES or *", () =>
   );
 });
 
+test("profiles: the empty profile '' is on unless COMPOSE_PROFILES or --profile name others (compose-go)", () => {
+  const text =
+    "services:\n  a: {image: a}\n  weaviate: {image: w, profiles: ['', weaviate]}\n  q: {image: q, profiles: [qdrant]}\n";
+  const names = (d: Deployment) => d.services.map((s) => s.name);
+  assert.deepEqual(names(composeFromText(text)), ["a", "weaviate"]);
+  assert.deepEqual(names(composeFromText(text, { env: { COMPOSE_PROFILES: "" } })), ["a", "weaviate"]);
+  assert.deepEqual(names(composeFromText(text, { env: { COMPOSE_PROFILES: "qdrant" } })), ["a", "q"]);
+  assert.deepEqual(names(composeFromText(text, { profiles: ["qdrant"] })), ["a", "q"]);
+});
+
 test("project name: option > COMPOSE_PROJECT_NAME > name: > directory", () => {
   const text = "name: From-File\nservices:\n  a: {image: a}\n";
   assert.equal(composeFromText(text, { file: "/x/My Dir/compose.yaml" }).project, "from-file");

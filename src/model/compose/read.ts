@@ -59,13 +59,10 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
     opts.projectName ?? lookup("COMPOSE_PROJECT_NAME") ?? merged.name?.value ?? basename(resolve(projectDir)),
   );
 
-  const enabled = new Set(
-    opts.profiles ??
-      (lookup("COMPOSE_PROFILES") ?? "")
-        .split(",")
-        .map((p) => p.trim())
-        .filter(Boolean),
-  );
+  // As compose-go: COMPOSE_PROFILES is split on "," even when unset, so the empty profile "" is
+  // enabled by default. Dify relies on it (`profiles: ['', weaviate]` starts weaviate unless
+  // COMPOSE_PROFILES names another vector store).
+  const enabled = new Set(opts.profiles ?? (lookup("COMPOSE_PROFILES") ?? "").split(",").map((p) => p.trim()));
   const declaredNetworks = new Set(merged.networks.keys());
   const buildCtx = { read, lookup, diagnostics, declaredNetworks };
   const services = [];

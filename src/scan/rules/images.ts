@@ -30,6 +30,13 @@ function pulled(c: Container): ImageRef | undefined {
   return parseImage(c.image.trim());
 }
 
+// Branch-style tags move with every push exactly like `latest` (Open WebUI ships `:main`).
+const MUTABLE_TAGS = new Set(["latest", "main", "master", "nightly", "edge", "dev", "develop"]);
+
+function mutableTag(ref: ImageRef): boolean {
+  return ref.tag !== undefined && MUTABLE_TAGS.has(ref.tag.toLowerCase());
+}
+
 function imagePos(s: Service, c: Container) {
   return containerPos(s, c, ["image"], ["image"]);
 }
@@ -37,20 +44,24 @@ function imagePos(s: Service, c: Container) {
 export const imageRules: Rule[] = [
   {
     id: "CRL-I001",
-    title: "Image uses the latest tag",
+    title: "Image uses the latest tag or a branch tag",
     severity: "medium",
     family: "images",
     cwe: "CWE-1357",
     platforms: ["compose", "kubernetes"],
     rationale:
-      "`latest` changes under you: each pull may run different, unreviewed code, and a rollback cannot name what ran before.",
+      "`latest` (and branch tags such as `main`, `nightly`, `dev`) change under you: each pull may run different, unreviewed code, and a rollback cannot name what ran before.",
     fix: "image: redis/redis-stack-server:7.4.0-v1@sha256:<digest>",
     references: ["KICS", "Checkov CKV_K8S_14", "kube-score container-image-tag", "Trivy KSV013"],
     check: (ctx) =>
       perContainer(ctx, (s, c) => {
         const ref = pulled(c);
-        return ref?.tag === "latest" && !ref.digest
-          ? { service: s, message: `image ${c.image} uses the mutable latest tag${inCtr(s, c)}`, pos: imagePos(s, c) }
+        return ref && mutableTag(ref) && !ref.digest
+          ? {
+              service: s,
+              message: `image ${c.image} uses the mutable ${ref.tag} tag${inCtr(s, c)}`,
+              pos: imagePos(s, c),
+            }
           : undefined;
       }),
   },
@@ -89,7 +100,7 @@ export const imageRules: Rule[] = [
     check: (ctx) =>
       perContainer(ctx, (s, c) => {
         const ref = pulled(c);
-        return ref?.tag && ref.tag !== "latest" && !ref.digest
+        return ref?.tag && !mutableTag(ref) && !ref.digest
           ? { service: s, message: `image ${c.image} is not pinned by digest${inCtr(s, c)}`, pos: imagePos(s, c) }
           : undefined;
       }),

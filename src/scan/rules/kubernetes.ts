@@ -3,7 +3,7 @@
 // Trivy KSV023/KSV024, kubesec.)
 import type { K8sNetworkPolicy, K8sService, LabelSelector, Service } from "../../model/types.ts";
 import type { Hit, Rule, RuleContext } from "../types.ts";
-import { servicePos } from "../where.ts";
+import { fieldPos, servicePos } from "../where.ts";
 import { hostPath, perContainer, perService, tierOfService } from "./util.ts";
 
 export function selects(sel: LabelSelector, labels: Record<string, string>): boolean {
@@ -191,7 +191,7 @@ export const kubernetesRules: Rule[] = [
         s.ports.map((p) => ({
           service: s,
           message: `hostPort ${p.hostPort?.from ?? "?"} → ${p.target.from}/${p.protocol}`,
-          pos: p.pos,
+          pos: fieldPos(s, p.pos, "hostPort"),
         })),
       ),
   },

@@ -3,6 +3,7 @@
 // CKV_K8S_27, Trivy KSV006/KSV023.)
 import type { Container, Mount, Service } from "../../model/types.ts";
 import type { Hit, Rule, RuleContext, Severity } from "../types.ts";
+import { fieldPos } from "../where.ts";
 import { hostPath, inCtr, perContainer, under } from "./util.ts";
 
 const SOCKET = /(^|\/)(docker|containerd|podman|crio|cri-dockerd|buildkitd|dockershim)\.sock$/;
@@ -72,9 +73,16 @@ function mountHits(
       const p = hostPath(m);
       if (p === undefined || !match(p, m)) return [];
       const sev = severity?.(m);
-      return [{ service: s, message: message(p, m) + inCtr(s, c), pos: m.pos, ...(sev ? { severity: sev } : {}) }];
+      return [
+        { service: s, message: message(p, m) + inCtr(s, c), pos: sourcePos(s, m), ...(sev ? { severity: sev } : {}) },
+      ];
     }),
   );
+}
+
+/** A long-syntax volume names the host path on its `source:` line; short syntax has one line. */
+function sourcePos(s: Service, m: Mount) {
+  return s.platform === "compose" ? fieldPos(s, m.pos, "source") : m.pos;
 }
 
 const mode = (m: Mount) => (m.readOnly ? "read-only" : "read-write");
@@ -96,7 +104,7 @@ export const mountRules: Rule[] = [
         c.mounts.filter(isRuntimeSocket).map((m) => ({
           service: s,
           message: `mounts the container runtime socket ${m.source ?? m.target} (${mode(m)}${m.readOnly ? " still grants the full API" : ""})${inCtr(s, c)}: root on the host`,
-          pos: m.pos,
+          pos: sourcePos(s, m),
         })),
       ),
   },

@@ -5,6 +5,7 @@ import ipaddr from "ipaddr.js";
 import type { PublishedPort, ReachEdge, Service } from "../../model/types.ts";
 import { idOf } from "../ids.ts";
 import type { Hit, Rule, RuleContext } from "../types.ts";
+import { fieldPos } from "../where.ts";
 import { perService, tierOfService } from "./util.ts";
 
 export function isLoopback(hostIp: string): boolean {
@@ -61,6 +62,8 @@ export const DATA_PORTS: Record<number, string> = {
   5672: "RabbitMQ",
   9092: "Kafka",
   23817: "Infinity",
+  7700: "Meilisearch",
+  8108: "Typesense",
 };
 
 const ADMIN_PORTS: Record<number, string> = {
@@ -74,6 +77,13 @@ const ADMIN_PORTS: Record<number, string> = {
   8265: "Ray dashboard",
 };
 
+// 8080 and 8081 are also the most common application ports (Open WebUI, LibreChat, most Java and
+// Python apps listen on 8080): there the port alone says nothing, the image has to agree.
+const ADMIN_IMAGE: Record<number, RegExp> = {
+  8080: /(^|\/)(traefik|adminer|cadvisor|spark|jenkins|airflow)([/:@_-]|$)/i,
+  8081: /(^|\/)(mongo-express|flink)([/:@_-]|$)/i,
+};
+
 const MODEL_PORTS: Record<number, string> = { 11434: "Ollama", 8265: "Ray" };
 const MODEL_IMAGE =
   /(^|[/_-])(ollama|vllm|text-generation-inference|localai|llama\.?cpp|tgi|xinference|tabbyml)([/:_-]|$)/i;
@@ -82,13 +92,32 @@ function publishes(ctx: RuleContext, fn: (s: Service, p: PublishedPort) => Hit |
   return perService(ctx, (s) => (s.platform === "compose" ? s.ports.flatMap((p) => fn(s, p) ?? []) : []));
 }
 
+function imageAgrees(s: Service, port: number): boolean {
+  const re = ADMIN_IMAGE[port];
+  return !re || s.containers.some((c) => re.test(c.image ?? ""));
+}
+
+/** Whether CRL-N005 reports this publish. */
+function adminPublish(s: Service, p: PublishedPort): boolean {
+  return Object.keys(ADMIN_PORTS).some((k) => {
+    const n = Number(k);
+    return n >= p.target.from && n <= p.target.to && imageAgrees(s, n);
+  });
+}
+
+/** Where a publish is written: an explicit long-syntax `host_ip` is the offending value itself. */
+function publishPos(s: Service, p: PublishedPort) {
+  return p.hostIpDefaulted ? p.pos : fieldPos(s, p.pos, "host_ip");
+}
+
 function portRule(
   id: string,
   title: string,
   severity: Rule["severity"],
   table: Record<number, string>,
   rationale: string,
-  extra?: (ctx: RuleContext, s: Service) => string | undefined,
+  extra?: (ctx: RuleContext, s: Service, p: PublishedPort) => string | undefined,
+  images: Record<number, RegExp> = {},
 ): Rule {
   const ports = Object.keys(table).map(Number);
   return {
@@ -104,9 +133,15 @@ function portRule(
     check: (ctx) =>
       publishes(ctx, (s, p) => {
         if (!isExposed(p)) return undefined;
-        const n = overlaps(p, ports);
-        const why = n !== undefined ? table[n] : extra?.(ctx, s);
-        return why ? { service: s, message: `publishes ${why}: ${describe(p)}`, pos: p.pos } : undefined;
+        const n = overlaps(
+          p,
+          ports.filter((x) => {
+            const re = images[x];
+            return re === undefined || s.containers.some((c) => re.test(c.image ?? ""));
+          }),
+        );
+        const why = n !== undefined ? table[n] : extra?.(ctx, s, p);
+        return why ? { service: s, message: `publishes ${why}: ${describe(p)}`, pos: publishPos(s, p) } : undefined;
       }),
   };
 }
@@ -166,7 +201,7 @@ export const networkRules: Rule[] = [
     references: ["CIS Docker 5.13", "KICS", "Checkov"],
     check: (ctx) =>
       publishes(ctx, (s, p) =>
-        isAllInterfaces(p) ? { service: s, message: `publishes ${describe(p)}`, pos: p.pos } : undefined,
+        isAllInterfaces(p) ? { service: s, message: `publishes ${describe(p)}`, pos: publishPos(s, p) } : undefined,
       ),
   },
   portRule(
@@ -175,7 +210,8 @@ export const networkRules: Rule[] = [
     "high",
     DATA_PORTS,
     "Databases, caches and vector stores published on the host are reachable by anything that can reach the host, usually with default or no credentials.",
-    (ctx, s) => (tierOfService(ctx, s) === "data" ? "a data store" : undefined),
+    // A data store's management UI (RabbitMQ on 15672, MinIO's console) is CRL-N005's finding.
+    (ctx, s, p) => (tierOfService(ctx, s) === "data" && !adminPublish(s, p) ? "a data store" : undefined),
   ),
   portRule(
     "CRL-N003",
@@ -197,7 +233,9 @@ export const networkRules: Rule[] = [
     "Admin UI port published",
     "medium",
     ADMIN_PORTS,
-    "Admin and monitoring consoles (Traefik dashboard, pgAdmin, Kibana, RabbitMQ, MinIO console) should never face the network directly.",
+    "Admin and monitoring consoles (Traefik dashboard, pgAdmin, Kibana, RabbitMQ, MinIO console) should never face the network directly. 8080 and 8081 count only with an admin image (Traefik, Adminer, mongo-express, …): on their own they are ordinary app ports.",
+    undefined,
+    ADMIN_IMAGE,
   ),
   {
     id: "CRL-N006",

@@ -221,7 +221,8 @@ const CASES: Record<string, Case> = {
   "CRL-N002": portCase(5432),
   "CRL-N003": portCase(2375),
   "CRL-N004": portCase(11434),
-  "CRL-N005": portCase(8080),
+  // 8080 alone is an app port; it counts as an admin UI only with an admin image (see unseen.test.ts)
+  "CRL-N005": portCase(5050),
   "CRL-N006": {
     bad: () => deployment([pg(), app()]),
     good: () =>

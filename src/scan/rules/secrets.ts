@@ -3,11 +3,15 @@
 // values are not secrets in the file and are never reported.
 import type { EnvVar, Service } from "../../model/types.ts";
 import type { Hit, Rule, RuleContext } from "../types.ts";
+import { fieldPos } from "../where.ts";
 import { inCtr, perContainer } from "./util.ts";
 
 export const PROVIDER_KEYS: Array<{ name: string; re: RegExp }> = [
   { name: "Anthropic API key", re: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
-  { name: "OpenAI API key", re: /\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/ },
+  // OpenAI's own formats only: a bare `sk-` prefix is also how apps write their session secrets
+  // (Dify's SECRET_KEY default), which the entropy rule reports for what it is.
+  { name: "OpenAI API key", re: /\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|\bsk-[A-Za-z0-9]{48}\b/ },
+  { name: "OpenAI-compatible provider API key (DeepSeek, DashScope, …)", re: /\bsk-[a-f0-9]{32}\b/ },
   { name: "AWS access key id", re: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/ },
   { name: "GitHub token", re: /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{22,}/ },
   { name: "Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
@@ -17,7 +21,15 @@ export const PROVIDER_KEYS: Array<{ name: string; re: RegExp }> = [
   { name: "Groq API key", re: /\bgsk_[A-Za-z0-9]{52}\b/ },
 ];
 
-const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD|PASS|CREDENTIALS?)$/i;
+// Plural KEYS/SECRETS hold lists of them (Weaviate's AUTHENTICATION_APIKEY_ALLOWED_KEYS); TOKENS
+// stays out, it is how LLM settings name counts (MAX_TOKENS).
+const SECRET_NAME = /(KEYS?|TOKEN|SECRETS?|PASSWORD|PASSWD|PWD|PASS|CREDENTIALS?)$/i;
+// Keys that are public by design: Supabase's anon key ships to every browser, publishable keys too.
+const PUBLIC_NAME = /(^|_)(ANON|PUBLIC|PUBLISHABLE)_KEY$/i;
+
+function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name) && !PUBLIC_NAME.test(name);
+}
 const PASSWORD_NAME = /(PASSWORD|PASSWD|PWD|PASS)$/i;
 
 export const DEFAULT_PASSWORDS = new Set([
@@ -47,7 +59,15 @@ export const DEFAULT_PASSWORDS = new Set([
   "letmein",
   "qwerty",
   "guest",
+  "mypassword",
+  "password123",
+  "admin123",
 ]);
+
+/** PEM key material: CRL-S005's finding, not also a generic secret. */
+function isPem(v: string): boolean {
+  return /-----BEGIN ([A-Z]+ )*PRIVATE KEY-----/.test(v);
+}
 
 /** Bits per character (Shannon); random base64 ≈ 5–6, English words ≈ 3. */
 export function entropy(s: string): number {
@@ -87,13 +107,21 @@ function userOf(env: EnvVar[], passwordVar: string): string | undefined {
   return u ? literal(u) : undefined;
 }
 
+// Template values shipped as defaults ("your-super-secret-and-long-postgres-password" in the
+// Supabase/AutoGPT files): public, so as guessable as "password", however long they are.
+const PLACEHOLDER = /^(your[-_]|<[^>]+>$|change[-_]?me|replace[-_]?me|please[-_]change)/i;
+
 function isDefaultPassword(e: EnvVar, env: EnvVar[]): boolean {
   const v = literal(e);
-  if (!v || !PASSWORD_NAME.test(e.name)) return false;
-  return DEFAULT_PASSWORDS.has(v.toLowerCase()) || v === userOf(env, e.name);
+  if (!v) return false;
+  if (isSecretName(e.name) && PLACEHOLDER.test(v)) return true;
+  // A token or key set to "123456" or "changeme" is as guessable as a password set to it.
+  if (PASSWORD_NAME.test(e.name)) return DEFAULT_PASSWORDS.has(v.toLowerCase()) || v === userOf(env, e.name);
+  return isSecretName(e.name) && DEFAULT_PASSWORDS.has(v.toLowerCase());
 }
 
-const URL_CREDS = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:([^@/\s]+)@/i;
+// The user part may be empty: `redis://:password@redis:6379` is how Redis URLs carry a password.
+const URL_CREDS = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@/\s]+)@/i;
 
 /**
  * Whether the value is written in the deployment file itself. Interpolation (`${VAR}` filled
@@ -118,7 +146,8 @@ function envHits(ctx: RuleContext, fn: (e: EnvVar, v: string, env: EnvVar[], s: 
       const v = literal(e);
       if (v === undefined || !writtenInFile(ctx, e, v)) return [];
       const msg = fn(e, v, c.env, s);
-      return msg ? [{ service: s, message: `${msg}${inCtr(s, c)}`, pos: e.pos }] : [];
+      // Kubernetes env entries start at `name:`; the literal is on the `value:` line.
+      return msg ? [{ service: s, message: `${msg}${inCtr(s, c)}`, pos: fieldPos(s, e.pos, "value") }] : [];
     }),
   );
 }
@@ -157,8 +186,8 @@ export const secretRules: Rule[] = [
     fix: secretFix,
     references: ["KICS", "Checkov secrets", "Trivy"],
     check: (ctx) =>
-      envHits(ctx, (e, v) =>
-        SECRET_NAME.test(e.name) && !providerKey(v) && isHighEntropy(v)
+      envHits(ctx, (e, v, env) =>
+        isSecretName(e.name) && !providerKey(v) && !isPem(v) && isHighEntropy(v) && !isDefaultPassword(e, env)
           ? `${e.name} holds a plaintext high-entropy secret`
           : undefined,
       ),
@@ -171,13 +200,15 @@ export const secretRules: Rule[] = [
     cwe: "CWE-1393",
     platforms: ["compose", "kubernetes"],
     rationale:
-      "Default passwords (password, postgres, admin, changeme, the user name …) are the first thing anyone tries.",
+      "Default passwords (password, postgres, admin, changeme, the user name …), shipped template values (your-super-secret-…) and tokens or keys set to 123456 are the first thing anyone tries.",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
     fix: "environment:\n  - POSTGRES_PASSWORD=${POSTGRES_PASSWORD:?set a password in .env}",
     references: ["CWE-1393", "KICS", "Trivy"],
     check: (ctx) =>
       envHits(ctx, (e, v, env) =>
-        isDefaultPassword(e, env) ? `${e.name} is set to the default password "${v}"` : undefined,
+        isDefaultPassword(e, env)
+          ? `${e.name} is set to the ${PLACEHOLDER.test(v) ? "placeholder default" : PASSWORD_NAME.test(e.name) ? "default password" : "trivial value"} "${v}"`
+          : undefined,
       ),
   },
   {
@@ -192,7 +223,7 @@ export const secretRules: Rule[] = [
     references: ["KICS", "Checkov"],
     check: (ctx) =>
       envHits(ctx, (e, v, env) => {
-        if (!SECRET_NAME.test(e.name) || providerKey(v) || isHighEntropy(v) || isDefaultPassword(e, env))
+        if (!isSecretName(e.name) || providerKey(v) || isPem(v) || isHighEntropy(v) || isDefaultPassword(e, env))
           return undefined;
         if (/^(true|false|yes|no|on|off|none|null|\d+)$/i.test(v) || v.startsWith("/") || v.length < 4)
           return undefined;
@@ -209,10 +240,7 @@ export const secretRules: Rule[] = [
     rationale: "PEM private key material in the deployment file is a permanent, unrotatable leak.",
     fix: "secrets:\n  - tls_key   # mount as a file from a secret store",
     references: ["gitleaks private-key", "Trivy"],
-    check: (ctx) =>
-      envHits(ctx, (e, v) =>
-        /-----BEGIN ([A-Z]+ )*PRIVATE KEY-----/.test(v) ? `${e.name} contains a PEM private key` : undefined,
-      ),
+    check: (ctx) => envHits(ctx, (e, v) => (isPem(v) ? `${e.name} contains a PEM private key` : undefined)),
   },
   {
     id: "CRL-S006",
