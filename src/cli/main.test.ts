@@ -65,3 +65,9 @@ test("reach shows the flat network: celery reaches super__postgres on every port
     ),
   );
 });
+
+test("--help after `--` belongs to the wrapped command, not to corral", async () => {
+  const r = await runCli(["run", "--profile", "nope", "--", "python3", "--help"]);
+  assert.doesNotMatch(r.out, /usage: corral run/);
+  assert.equal(r.code, 2);
+});

@@ -52,7 +52,9 @@ export async function main(argv: string[], partial: Partial<CommandContext> = {}
   }
   try {
     const command = await entry.load();
-    if (rest.includes("--help") || rest.includes("-h")) {
+    // Only Corral's own arguments: after `--` they belong to the command being run.
+    const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+    if (own.includes("--help") || own.includes("-h")) {
       ctx.stdout.write(command.help.endsWith("\n") ? command.help : `${command.help}\n`);
       return EXIT.ok;
     }
