@@ -1,0 +1,100 @@
+// Child processes for the gate's bench and soak: the corral gate CLI, loopback servers, and
+// /proc readings (RSS, open fds) of a process tree. Every child is stopped by its own pid.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, host, () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Spawns and resolves once stdout/stderr matches `ready` (null: at once). */
+export function spawnReady(
+  cmd: string,
+  args: string[],
+  ready: RegExp | null,
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    if (ready === null) {
+      child.stdout?.resume();
+      child.stderr?.resume();
+      child.once("spawn", () => resolve({ child, match: [""] as unknown as RegExpMatchArray }));
+      child.once("error", reject);
+      return;
+    }
+    let out = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${cmd} not ready in time:\n${out}`));
+    }, opts.timeoutMs ?? 15_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m });
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} exited ${code}:\n${out}`));
+    });
+  });
+}
+
+export function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (!child || child.exitCode !== null || child.pid === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.once("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function procStats(pid: number): { rssKb: number; fds: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { rssKb, fds: readdirSync(`/proc/${pid}/fd`).length };
+  } catch {
+    return { rssKb: 0, fds: 0 };
+  }
+}
+
+/** RSS and fds of a process and its children, summed. */
+export function treeStats(pid: number): { rssKb: number; fds: number; pids: number[] } {
+  const pids = [pid, ...childPids(pid)];
+  let rssKb = 0;
+  let fds = 0;
+  for (const p of pids) {
+    const s = procStats(p);
+    rssKb += s.rssKb;
+    fds += s.fds;
+  }
+  return { rssKb, fds, pids };
+}

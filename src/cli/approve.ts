@@ -1,0 +1,86 @@
+// `corral approve <id> [--for 1h]` and `corral deny <id>`: talk to a running gate's admin API.
+import { resolve } from "node:path";
+import { loadPolicy } from "../policy/load.ts";
+import { durationMs } from "../policy/units.ts";
+import { parseCommandArgs } from "./args.ts";
+import { type Command, type CommandContext, EXIT, UsageError } from "./command.ts";
+
+async function adminAddress(values: { admin?: string; policy: string }, ctx: CommandContext): Promise<string> {
+  if (values.admin) return values.admin;
+  const loaded = await loadPolicy(resolve(ctx.cwd, values.policy));
+  return loaded.policy.gate.listen.admin.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
+}
+
+function make(verb: "approve" | "deny"): Command {
+  const help =
+    verb === "approve"
+      ? `usage: corral approve <id> [--for 1h] [--admin HOST:PORT | --policy corral.yaml] [--format text|json]
+
+Approves a pending egress request (opened by a rule with 'approval: ask') for a limited time.
+The running gate allows that identity → destination until it expires; the decision log and the
+audit log record who approved it. Exit 0 ok, 1 when the gate refused, 2 usage error.`
+      : `usage: corral deny <id> [--admin HOST:PORT | --policy corral.yaml] [--format text|json]
+
+Denies a pending egress request (and revokes it if it was approved).`;
+  return {
+    name: verb,
+    summary: verb === "approve" ? "approve a pending egress request for a while" : "deny a pending egress request",
+    help,
+    async run(args, ctx) {
+      const { values, positionals } = parseCommandArgs(
+        verb,
+        args,
+        {
+          for: { type: "string", default: "1h" },
+          admin: { type: "string" },
+          policy: { type: "string", short: "p", default: "corral.yaml" },
+          format: { type: "string", default: "text" },
+          actor: { type: "string" },
+        },
+        true,
+      );
+      const id = positionals[0];
+      if (!id || positionals.length !== 1 || !/^[0-9a-f]{1,32}$/.test(id))
+        throw new UsageError(`expected one request id, e.g. corral ${verb} 3fa9c01b2e`);
+      let forMs = 0;
+      if (verb === "approve") {
+        try {
+          forMs = durationMs(values.for);
+        } catch {
+          throw new UsageError(`--for '${values.for}' is not a duration`, "use 30m, 1h, 8h");
+        }
+      }
+      const admin = await adminAddress(values, ctx);
+      const actor = values.actor ?? ctx.env.USER ?? "cli";
+      let res: Response;
+      try {
+        res = await fetch(`http://${admin}/approvals/${id}/${verb}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ forMs, actor }),
+          signal: AbortSignal.timeout(5000),
+        });
+      } catch (err) {
+        throw new UsageError(
+          `cannot reach the gate's admin API at ${admin}: ${(err as Error).cause ?? (err as Error).message}`,
+          "is 'corral gate' running? pass --admin HOST:PORT",
+        );
+      }
+      const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+      if (!res.ok) {
+        ctx.stderr.write(`corral ${verb}: ${String(body.error ?? res.statusText)}\n`);
+        return EXIT.failed;
+      }
+      if (values.format === "json") ctx.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+      else {
+        const dest = `${String(body.name ?? body.ip)}${body.port ? `:${body.port}` : ""}`;
+        const until = typeof body.expires === "number" ? ` until ${new Date(body.expires).toISOString()}` : "";
+        ctx.stdout.write(`${id}: ${String(body.identity)} → ${dest} ${String(body.status)}${until}\n`);
+      }
+      return EXIT.ok;
+    },
+  };
+}
+
+export const command = make("approve");
+export const denyCommand = make("deny");

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Approvals } from "./approvals.ts";
+import { LearnStore, readLearned } from "./learn.ts";
+
+test("approvals: one pending id per destination, grants expire, state survives a restart", () => {
+  const dir = mkdtempSync(join(tmpdir(), "corral-approvals-"));
+  try {
+    const a = new Approvals(dir);
+    const id = a.request("agent", { name: "x.example", port: 443 }, 1000);
+    assert.ok(id);
+    assert.equal(a.request("agent", { name: "x.example", port: 443 }, 1001), id);
+    assert.notEqual(a.request("agent", { name: "x.example", port: 80 }, 1002), id);
+    assert.deepEqual(a.grants(), []);
+    a.approve(id, 60_000, "alice", 2000);
+    assert.deepEqual(a.grants(), [{ identity: "agent", name: "x.example", ip: undefined, port: 443, expires: 62_000 }]);
+    const again = new Approvals(dir);
+    assert.equal(again.get(id)?.decidedBy, "alice");
+    assert.equal(again.grants().length, 1);
+    again.deny(id, "bob", 3000);
+    assert.equal(again.grants().length, 0);
+    assert.throws(() => again.approve("ffff", 1, "x", 1), /no approval request/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("learn store: per-worker files summed by readLearned", () => {
+  const dir = mkdtempSync(join(tmpdir(), "corral-learn-"));
+  try {
+    const w1 = new LearnStore(dir, 1);
+    const w2 = new LearnStore(dir, 2);
+    w1.record("api", "pypi.org", 443);
+    w1.record("api", "pypi.org", 443);
+    w2.record("api", "pypi.org", 443);
+    w2.record("api", "::1", 8080);
+    w1.flush();
+    w2.flush();
+    assert.deepEqual(readLearned(dir), { api: { "pypi.org:443": 3, "[::1]:8080": 1 } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

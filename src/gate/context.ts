@@ -1,0 +1,20 @@
+// What a transport (DNS server, proxy) needs from the gate: the current policy snapshot, the
+// shared resolver, and somewhere to publish decisions. Transports never decide on their own.
+import type { Grant } from "./decide.ts";
+import type { Resolver } from "./dns/resolver.ts";
+import type { DecisionEvent } from "./events.ts";
+import type { Limits } from "./limits.ts";
+import type { PolicyIndex } from "./policy-index.ts";
+
+export interface Snapshot {
+  index: PolicyIndex;
+  grants: readonly Grant[];
+  limits: Limits;
+}
+
+export interface GateContext {
+  snapshot(): Snapshot;
+  resolver: Resolver;
+  publish(ev: DecisionEvent): void;
+  now(): number;
+}

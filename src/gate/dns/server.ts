@@ -1,0 +1,315 @@
+// The allowlist resolver: a client learns only names its identity may reach. UDP and TCP;
+// every decision goes through decide() and is published; malformed packets get FORMERR or
+// silence, never a crash.
+import dgram from "node:dgram";
+import net from "node:net";
+import * as dns from "dns-packet";
+import type { GateContext } from "../context.ts";
+import { decide } from "../decide.ts";
+import type { DecisionEvent } from "../events.ts";
+import { resolveCaller } from "../identity.ts";
+import { agedAnswers, clientUdpSize, encodeForUdp, filterAnswers, formErr, RCODE, reply } from "./answer.ts";
+import type { Resolved } from "./resolver.ts";
+
+const REFUSED_TYPES = new Set(["ANY", "AXFR", "IXFR"]);
+const TCP_IDLE_MS = 10_000;
+const TCP_MAX_PENDING = 64;
+
+export interface DnsReply {
+  /** the response; absent when only its encoded form exists (memo hit) */
+  packet?: dns.Packet;
+  /** the encoded response (id already set) */
+  wire?: Buffer;
+  /** the largest UDP response this client accepts */
+  udpSize: number;
+}
+
+/**
+ * Encoded responses for cached upstream answers, per resolver: a repeated question for the
+ * same cached answer at the same age is answered by copying bytes and setting the id, after
+ * the decision for THIS client has been made (decide() always runs).
+ */
+interface Memo {
+  source: dns.Packet;
+  index: object;
+  age: number;
+  wire: Buffer;
+  verdict: "allow" | "deny";
+  reasonSuffix: string;
+  nxdomain: boolean;
+  floorReason?: string;
+}
+const MEMO_MAX = 4096;
+const memos = new WeakMap<object, Map<string, Memo>>();
+
+function memoFor(resolver: object): Map<string, Memo> {
+  let m = memos.get(resolver);
+  if (!m) {
+    m = new Map();
+    memos.set(resolver, m);
+  }
+  return m;
+}
+
+/** Answers one raw query; undefined means "send nothing". Never throws. */
+export async function handleQuery(ctx: GateContext, raw: Buffer, sourceIp: string): Promise<dns.Packet | undefined> {
+  const a = await answerQuery(ctx, raw, sourceIp);
+  return a?.packet ?? (a?.wire ? dns.decode(a.wire) : undefined);
+}
+
+/** Synchronous when the answer is cached (the common case), a promise when it goes upstream. */
+export function answerQuery(
+  ctx: GateContext,
+  raw: Buffer,
+  sourceIp: string,
+): DnsReply | undefined | Promise<DnsReply | undefined> {
+  let query: dns.Packet;
+  try {
+    query = dns.decode(raw);
+  } catch {
+    const fe = formErr(raw);
+    return fe ? { packet: dns.decode(fe), udpSize: 512 } : undefined;
+  }
+  const udpSize = clientUdpSize(query);
+  if (query.type === "response") return undefined;
+  const opcode = ((query.flags ?? 0) >> 11) & 0xf;
+  if (opcode !== 0) return { packet: reply(query, RCODE.NOTIMP), udpSize };
+  const q = query.questions?.[0];
+  if (!q || (query.questions?.length ?? 0) !== 1) return { packet: reply(query, RCODE.FORMERR), udpSize };
+  if (REFUSED_TYPES.has(q.type) || (q.class !== "IN" && q.class !== undefined))
+    return { packet: reply(query, RCODE.REFUSED), udpSize };
+  const question: dns.Question = q;
+  const started = performance.now();
+  const snap = ctx.snapshot();
+  const caller = resolveCaller(snap.index, sourceIp);
+  const now = ctx.now();
+  const decision = decide(snap.index, caller.identity, { name: q.name }, { grants: snap.grants, now });
+  const denyRcode = snap.index.denyAnswer === "refused" ? RCODE.REFUSED : RCODE.NXDOMAIN;
+  const event: DecisionEvent = {
+    time: now,
+    transport: "dns",
+    sourceIp,
+    identity: caller.identity,
+    name: decision.name ?? q.name,
+    decision,
+    latencyMs: 0,
+  };
+  const done = (ev: DecisionEvent, packet: dns.Packet | undefined, wire?: Buffer): DnsReply => {
+    ev.latencyMs = performance.now() - started;
+    ctx.publish(ev);
+    return { packet, wire, udpSize };
+  };
+  if (decision.verdict === "deny") return done(event, reply(query, denyRcode));
+  const name = decision.name ?? q.name;
+  const upstreamFailed = () =>
+    done(
+      { ...event, decision: { ...decision, reason: `${decision.reason}; upstream failed` } },
+      reply(query, RCODE.SERVFAIL),
+    );
+  const cached = ctx.resolver.peek(name, q.type);
+  if (!cached) return ctx.resolver.lookup(name, q.type).then(finish, upstreamFailed);
+  return finish(cached);
+
+  function finish(r: Resolved): DnsReply {
+    const q = question;
+    const memo = memoFor(ctx.resolver);
+    const memoKey = `${q.name}|${q.type}|${(query.flags ?? 0) & dns.RECURSION_DESIRED}|${query.additionals?.some((x) => x.type === "OPT") ? 1 : 0}`;
+    const hit = memo.get(memoKey);
+    if (hit && hit.source === r.packet && hit.index === snap.index && hit.age === r.ageSeconds) {
+      const wire = Buffer.from(hit.wire);
+      wire.writeUInt16BE(query.id ?? 0, 0);
+      const ev: DecisionEvent =
+        hit.verdict === "deny"
+          ? {
+              ...event,
+              decision: {
+                ...decision,
+                verdict: "deny",
+                mode: "enforce",
+                reason: hit.floorReason ?? "ssrf floor",
+                rule: { id: "floor", name: "ssrf-floor" },
+              },
+            }
+          : {
+              ...event,
+              nxdomain: hit.nxdomain,
+              ...(hit.reasonSuffix ? { decision: { ...decision, reason: decision.reason + hit.reasonSuffix } } : {}),
+            };
+      return done(ev, undefined, wire);
+    }
+    const packet = r.packet;
+    const age = r.ageSeconds;
+    const rcode = (packet.flags ?? 0) & 0xf;
+    const filtered = filterAnswers(packet.answers ?? [], snap.index.floor);
+    const addressQuestion = q.type === "A" || q.type === "AAAA";
+    const hadAddresses = (packet.answers ?? []).some((a) => a.type === q.type);
+    const keptAddresses = filtered.answers.some((a) => a.type === q.type);
+    const remember = (m: Omit<Memo, "source" | "index" | "age" | "wire">, resp: dns.Packet): Buffer => {
+      const wire = dns.encode(resp);
+      if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value as string);
+      memo.set(memoKey, { ...m, source: packet, index: snap.index, age, wire });
+      return wire;
+    };
+    if (filtered.dropped.length > 0 && addressQuestion && hadAddresses && !keptAddresses) {
+      // Every address pointed inside the floor: rebinding. Answer as for a denied name.
+      const floorReason = `ssrf floor: answers ${filtered.dropped.join(", ")}`;
+      const resp = reply(query, denyRcode);
+      const wire = remember({ verdict: "deny", reasonSuffix: "", nxdomain: false, floorReason }, resp);
+      return done(
+        {
+          ...event,
+          decision: {
+            ...decision,
+            verdict: "deny",
+            mode: "enforce",
+            reason: floorReason,
+            rule: { id: "floor", name: "ssrf-floor" },
+          },
+        },
+        resp,
+        wire,
+      );
+    }
+    const reasonSuffix = filtered.dropped.length ? `; dropped ${filtered.dropped.join(", ")}` : "";
+    const nxdomain = rcode === RCODE.NXDOMAIN;
+    const resp = reply(
+      query,
+      rcode,
+      agedAnswers(filtered.answers, age),
+      nxdomain
+        ? agedAnswers(
+            (packet.authorities ?? []).filter((a) => a.type === "SOA"),
+            age,
+          )
+        : [],
+    );
+    const wire = remember({ verdict: "allow", reasonSuffix, nxdomain }, resp);
+    return done(
+      {
+        ...event,
+        nxdomain,
+        ...(reasonSuffix ? { decision: { ...decision, reason: decision.reason + reasonSuffix } } : {}),
+      },
+      resp,
+      wire,
+    );
+  }
+}
+
+export interface DnsServer {
+  udp: dgram.Socket;
+  tcp: net.Server;
+  address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+export async function startDnsServer(
+  ctx: GateContext,
+  host: string,
+  port: number,
+  reusePort = false,
+): Promise<DnsServer> {
+  const sockets = new Set<net.Socket>();
+  const onUdp = (udp: dgram.Socket) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    const send = (a: DnsReply | undefined) => {
+      if (!a) return;
+      const out =
+        a.wire && a.wire.length <= a.udpSize ? a.wire : encodeForUdp(a.packet ?? dns.decode(a.wire!), a.udpSize);
+      udp.send(out, rinfo.port, rinfo.address);
+    };
+    try {
+      const a = answerQuery(ctx, msg, rinfo.address);
+      if (a instanceof Promise) a.then(send).catch(() => {});
+      else send(a);
+    } catch {}
+  };
+  const onTcp = (sock: net.Socket) => {
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
+    sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
+    sock.on("error", () => {});
+    let buf = Buffer.alloc(0);
+    let pending = 0;
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < len + 2) break;
+        const msg = buf.subarray(2, len + 2);
+        buf = buf.subarray(len + 2);
+        if (++pending > TCP_MAX_PENDING) {
+          sock.destroy();
+          return;
+        }
+        Promise.resolve()
+          .then(() => answerQuery(ctx, Buffer.from(msg), sock.remoteAddress ?? ""))
+          .then((a) => {
+            pending--;
+            if (!a || sock.destroyed) return;
+            const wire = a.wire ?? dns.encode(a.packet!);
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(wire.length);
+            sock.write(Buffer.concat([len, wire]));
+          })
+          .catch(() => sock.destroy());
+      }
+      if (buf.length > 65537) sock.destroy();
+    });
+  };
+  // UDP and TCP share one port number. With port 0 the kernel picks the UDP port, and that
+  // TCP port may be taken: try again with another.
+  for (let attempt = 0; ; attempt++) {
+    const udp = dgram.createSocket({ type: host.includes(":") ? "udp6" : "udp4", reuseAddr: false, reusePort });
+    udp.on("error", () => {});
+    udp.on("message", onUdp(udp));
+    await new Promise<void>((resolve, reject) => {
+      udp.once("error", reject);
+      udp.bind({ port, address: host, exclusive: true }, () => {
+        udp.off("error", reject);
+        resolve();
+      });
+    });
+    const boundPort = udp.address().port;
+    // Bursts of queries should queue in the kernel, not be dropped (capped by net.core.rmem_max).
+    try {
+      udp.setRecvBufferSize(4 * 1024 * 1024);
+      udp.setSendBufferSize(4 * 1024 * 1024);
+    } catch {}
+    const tcp = net.createServer(onTcp);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen({ port: boundPort, host, ...(reusePort ? { reusePort: true, exclusive: true } : {}) }, () => {
+          tcp.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      udp.close();
+      if (port !== 0 || attempt >= 10) throw err;
+      continue;
+    }
+    return dnsServer(udp, tcp, host, boundPort, sockets);
+  }
+}
+
+function dnsServer(
+  udp: dgram.Socket,
+  tcp: net.Server,
+  host: string,
+  boundPort: number,
+  sockets: Set<net.Socket>,
+): DnsServer {
+  return {
+    udp,
+    tcp,
+    address: { host, port: boundPort },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all([
+        new Promise<void>((r) => udp.close(() => r())),
+        new Promise<void>((r) => tcp.close(() => r())),
+      ]);
+    },
+  };
+}

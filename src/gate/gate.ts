@@ -1,0 +1,392 @@
+// The running gate: one policy snapshot shared by the DNS server and the proxy, one bus that
+// every decision goes through (log, metrics, detector, learn, approvals, audit), and reload
+// that swaps the snapshot only when the new policy loads completely.
+import { type FSWatcher, watch } from "node:fs";
+import type http from "node:http";
+import { networkInterfaces } from "node:os";
+import { basename, dirname } from "node:path";
+import ipaddr from "ipaddr.js";
+import type { Logger } from "pino";
+import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
+import { durationMs } from "../policy/units.ts";
+import { createAdminServer, listenAdmin } from "./admin.ts";
+import { Approvals } from "./approvals.ts";
+import type { GateContext, Snapshot } from "./context.ts";
+import { Detector } from "./detect.ts";
+import { Resolver } from "./dns/resolver.ts";
+import { type DnsServer, startDnsServer } from "./dns/server.ts";
+import { parseUpstream } from "./dns/upstream.ts";
+import { type Alert, type AuditSink, type DecisionEvent, EventBus } from "./events.ts";
+import { LearnStore } from "./learn.ts";
+import { limitsFrom } from "./limits.ts";
+import { alertFields, createLogger, decisionFields, tunnelFields } from "./log.ts";
+import { GateMetrics } from "./metrics.ts";
+import { buildIndex } from "./policy-index.ts";
+import { ProxyServer } from "./proxy/server.ts";
+import type { Floor } from "./ssrf.ts";
+
+export interface ListenAddr {
+  host: string;
+  port: number;
+}
+
+export function parseListen(text: string): ListenAddr {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  if (!m) throw new Error(`listen address '${text}' is not host:port`);
+  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+}
+
+export interface GateOptions {
+  loaded: LoadedPolicy;
+  /** watch this file and reload on change (and on reload()) */
+  policyFile?: string;
+  watch?: boolean;
+  env?: NodeJS.ProcessEnv;
+  serviceMap?: Record<string, string | string[]>;
+  logger?: Logger;
+  audit?: AuditSink;
+  /** overrides of gate.listen (tests pass port 0) */
+  listen?: { proxy?: string; dns?: string; admin?: string };
+  /** which listeners to start (default all) */
+  serve?: { proxy?: boolean; dns?: boolean; admin?: boolean };
+  stateDir?: string;
+  now?: () => number;
+  /** one of several worker processes sharing the listen ports (SO_REUSEPORT); names its state files */
+  worker?: number;
+  /** where /metrics gets its text when it should cover more than this process */
+  metricsText?: () => Promise<string>;
+}
+
+function selfAddresses(bound: ListenAddr[]): Floor["self"] {
+  const out: { addr: ipaddr.IPv4 | ipaddr.IPv6; port?: number }[] = [];
+  for (const b of bound) {
+    const addr = ipaddr.parse(b.host);
+    if (addr.range() === "unspecified") {
+      // Listening on every address: every local address is the gate.
+      for (const list of Object.values(networkInterfaces())) {
+        for (const i of list ?? []) out.push({ addr: ipaddr.parse(i.address.split("%")[0]!), port: b.port });
+      }
+    } else out.push({ addr, port: b.port });
+  }
+  return out;
+}
+
+export class Gate {
+  readonly bus = new EventBus();
+  readonly metrics = new GateMetrics();
+  readonly approvals: Approvals;
+  readonly learn: LearnStore;
+  readonly logger: Logger;
+  addresses: { proxy?: ListenAddr; dns?: ListenAddr; admin?: ListenAddr } = {};
+  private loaded: LoadedPolicy;
+  private snap: Snapshot;
+  private resolverRef: Resolver;
+  private detector: Detector;
+  private self: Floor["self"] = [];
+  private readonly opts: GateOptions;
+  private proxy: ProxyServer | undefined;
+  private dns: DnsServer | undefined;
+  private admin: http.Server | undefined;
+  private watcher: FSWatcher | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private webhooksInFlight = 0;
+  private ready = false;
+  readonly ctx: GateContext;
+
+  private constructor(opts: GateOptions) {
+    this.opts = opts;
+    this.loaded = opts.loaded;
+    this.logger = opts.logger ?? createLogger();
+    const stateDir = opts.stateDir ?? opts.loaded.policy.gate.state_dir;
+    this.approvals = new Approvals(stateDir);
+    this.learn = new LearnStore(stateDir, opts.worker);
+    this.snap = this.buildSnapshot(opts.loaded);
+    this.resolverRef = this.buildResolver(opts.loaded);
+    this.detector = this.buildDetector(opts.loaded);
+    const now = opts.now ?? Date.now;
+    const gate = this;
+    this.ctx = {
+      snapshot: () => ({ ...gate.snap, grants: gate.approvals.grants() }),
+      get resolver() {
+        return gate.resolverRef;
+      },
+      publish: (ev) => gate.publish(ev),
+      now,
+    };
+  }
+
+  private buildSnapshot(loaded: LoadedPolicy): Snapshot {
+    return {
+      index: buildIndex(loaded.policy, {
+        env: this.opts.env ?? process.env,
+        serviceMap: this.opts.serviceMap,
+        self: this.self,
+      }),
+      grants: [],
+      limits: limitsFrom(loaded.policy.gate),
+    };
+  }
+
+  private buildResolver(loaded: LoadedPolicy): Resolver {
+    const d = loaded.policy.dns;
+    return new Resolver({
+      upstreams: d.upstreams.map(parseUpstream),
+      timeoutMs: durationMs(d.timeout),
+      retries: d.retries,
+      cacheMax: d.cache_max,
+      now: this.opts.now,
+    });
+  }
+
+  private buildDetector(loaded: LoadedPolicy): Detector {
+    const a = loaded.policy.gate.alerts;
+    return new Detector({
+      windowMs: durationMs(a.window),
+      denyBurst: a.deny_burst,
+      fanout: a.fanout,
+      nxdomainRatio: a.nxdomain_ratio,
+    });
+  }
+
+  static async start(opts: GateOptions): Promise<Gate> {
+    const gate = new Gate(opts);
+    try {
+      await gate.listen();
+    } catch (err) {
+      await gate.close();
+      throw err;
+    }
+    return gate;
+  }
+
+  private async listen(): Promise<void> {
+    const listen = this.loaded.policy.gate.listen;
+    const serve = { proxy: true, dns: true, admin: true, ...this.opts.serve };
+    const bound: ListenAddr[] = [];
+    if (serve.proxy) {
+      const l = parseListen(this.opts.listen?.proxy ?? listen.proxy);
+      const bytesUp = this.metrics.bytes.labels({ direction: "up" });
+      const bytesDown = this.metrics.bytes.labels({ direction: "down" });
+      this.proxy = new ProxyServer(this.ctx, {
+        tunnel: (t) => {
+          this.logger.info(tunnelFields(t), `tunnel closed ${t.destination}`);
+          this.bus.emit("tunnel", t);
+        },
+        connections: (d) => this.metrics.connections.inc(d),
+        tunnels: (d) => this.metrics.tunnels.inc(d),
+        bytes: (dir, n) => (dir === "up" ? bytesUp : bytesDown).inc(n),
+      });
+      this.addresses.proxy = await this.proxy.listen(l.host, l.port, this.opts.worker !== undefined);
+      bound.push(this.addresses.proxy);
+    }
+    if (serve.dns) {
+      const l = parseListen(this.opts.listen?.dns ?? listen.dns);
+      this.dns = await startDnsServer(this.ctx, l.host, l.port, this.opts.worker !== undefined);
+      this.addresses.dns = this.dns.address;
+      bound.push(this.dns.address);
+    }
+    if (serve.admin) {
+      const l = parseListen(this.opts.listen?.admin ?? listen.admin);
+      this.admin = createAdminServer({
+        metrics: this.metrics,
+        metricsText: this.opts.metricsText,
+        bus: this.bus,
+        approvals: this.approvals,
+        ready: () => this.ready,
+        policyHash: () => this.loaded.hash,
+        approve: (id, forMs, actor) => this.decideApproval(id, "approve", actor, forMs),
+        deny: (id, actor) => this.decideApproval(id, "deny", actor),
+      });
+      const a = await listenAdmin(this.admin, l.host, l.port);
+      this.addresses.admin = { host: a.address, port: a.port };
+      bound.push(this.addresses.admin);
+    }
+    // Listeners this process does not serve (another worker's admin API) are still the gate.
+    for (const [name, text] of Object.entries(listen) as [keyof typeof serve, string][]) {
+      if (serve[name]) continue;
+      const l = parseListen(this.opts.listen?.[name] ?? text);
+      if (l.port !== 0) bound.push(l);
+    }
+    this.self = selfAddresses(bound);
+    this.snap = this.buildSnapshot(this.loaded);
+    if (this.opts.watch && this.opts.policyFile) this.watchPolicy(this.opts.policyFile);
+    // Another worker (or a restart) may decide approvals: follow the file.
+    this.approvals.watch();
+    this.ready = true;
+    this.logger.info(
+      {
+        "event.action": "gate-start",
+        "corral.policy_hash": this.loaded.hash,
+        ...Object.fromEntries(
+          Object.entries(this.addresses).map(([k, v]) => [`corral.listen.${k}`, `${v.host}:${v.port}`]),
+        ),
+      },
+      "gate started",
+    );
+  }
+
+  private decideApproval(id: string, verb: "approve" | "deny", actor: string, forMs = 0) {
+    const now = this.ctx.now();
+    const r = verb === "approve" ? this.approvals.approve(id, forMs, actor, now) : this.approvals.deny(id, actor, now);
+    const destination = `${r.name ?? r.ip}${r.port ? `:${r.port}` : ""}`;
+    this.logger.info(
+      {
+        "event.action": `approval-${verb}`,
+        "corral.identity": r.identity,
+        "corral.approval_id": id,
+        "destination.address": destination,
+        "user.name": actor,
+        "corral.expires": r.expires,
+      },
+      `approval ${id} ${r.status}`,
+    );
+    this.bus.emit("approval", { time: now, id, status: r.status, actor, identity: r.identity, destination });
+    void this.opts.audit?.record("approval", actor, {
+      id,
+      status: r.status,
+      identity: r.identity,
+      destination,
+      expires: r.expires,
+    });
+    return r;
+  }
+
+  private publish(ev: DecisionEvent): void {
+    const d = ev.decision;
+    if (d.approvable && d.verdict === "deny" && ev.identity !== undefined && ev.transport !== "dns") {
+      ev.approvalId = this.approvals.request(ev.identity, { name: d.name, ip: ev.ip, port: ev.port }, ev.time);
+    }
+    if (d.mode === "learn" && d.verdict === "allow" && ev.identity !== undefined) {
+      // DNS names are kept without a port; suggest drops them where the proxy saw the port.
+      this.learn.record(ev.identity, d.name ?? ev.ip ?? ev.name ?? "?", ev.transport === "dns" ? undefined : ev.port);
+    }
+    const fields = decisionFields(ev);
+    this.logger.info(fields, `${d.verdict} ${ev.name ?? ev.ip ?? ""}${ev.port ? `:${ev.port}` : ""} ${d.reason}`);
+    this.metrics.decision(ev);
+    this.bus.emit("decision", ev);
+    void this.opts.audit?.record("decision", ev.identity ?? ev.sourceIp, fields);
+    if (ev.identity === undefined) return;
+    const alerts = this.detector.observe({
+      time: ev.time,
+      identity: ev.identity,
+      verdict: d.verdict,
+      destination: ev.transport === "dns" ? undefined : (d.name ?? ev.ip ?? ev.name),
+      port: ev.port,
+      dns: ev.transport === "dns" && d.verdict === "allow" ? { nxdomain: ev.nxdomain === true } : undefined,
+    });
+    for (const a of alerts) this.alert(a);
+  }
+
+  private alert(a: Alert): void {
+    const level = a.kind === "first_seen" ? "info" : "warn";
+    this.logger[level]({ ...alertFields(a) }, a.message);
+    this.metrics.alerts.inc({ kind: a.kind });
+    this.bus.emit("alert", a);
+    void this.opts.audit?.record("alert", a.identity, a);
+    const hook = this.loaded.policy.gate.alerts.webhook;
+    if (hook && a.kind !== "first_seen" && this.webhooksInFlight < 16) {
+      this.webhooksInFlight++;
+      fetch(hook, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...a, "@timestamp": new Date(a.time).toISOString() }),
+        signal: AbortSignal.timeout(5000),
+      })
+        .then((r) => r.body?.cancel())
+        .catch((err: Error) =>
+          this.logger.warn(
+            { "event.action": "alert-webhook-failed", "error.message": err.message },
+            "alert webhook failed",
+          ),
+        )
+        .finally(() => this.webhooksInFlight--);
+    }
+  }
+
+  private watchPolicy(file: string): void {
+    // Watch the directory: editors replace files by rename, which ends a file watch.
+    try {
+      this.watcher = watch(dirname(file), (_type, changed) => {
+        if (changed && changed !== basename(file)) return;
+        clearTimeout(this.reloadTimer);
+        this.reloadTimer = setTimeout(() => void this.reload(), 150);
+      });
+      this.watcher.on("error", () => {});
+    } catch (err) {
+      this.logger.warn(
+        { "event.action": "policy-watch-failed", "error.message": (err as Error).message },
+        "cannot watch policy file",
+      );
+    }
+  }
+
+  /** Loads the policy file again; on any error keeps the last good policy and returns false. */
+  async reload(): Promise<boolean> {
+    const file = this.opts.policyFile;
+    if (!file) return false;
+    let next: LoadedPolicy;
+    let snap: Snapshot;
+    try {
+      next = await loadPolicy(file);
+      snap = this.buildSnapshot(next);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.metrics.reloads.inc({ result: "error" });
+      this.logger.error(
+        { "event.action": "policy-reload", "event.outcome": "failure", "error.message": message },
+        "policy reload failed; keeping the last good policy",
+      );
+      this.bus.emit("policy", { time: this.ctx.now(), ok: false, error: message });
+      return false;
+    }
+    if (next.hash === this.loaded.hash) return true;
+    if (JSON.stringify(next.policy.gate.listen) !== JSON.stringify(this.loaded.policy.gate.listen)) {
+      this.logger.warn({ "event.action": "policy-reload" }, "gate.listen changed: restart the gate to apply it");
+    }
+    if (JSON.stringify(next.policy.dns) !== JSON.stringify(this.loaded.policy.dns)) {
+      const old = this.resolverRef;
+      this.resolverRef = this.buildResolver(next);
+      setTimeout(() => old.close(), 30_000).unref();
+    }
+    if (JSON.stringify(next.policy.gate.alerts) !== JSON.stringify(this.loaded.policy.gate.alerts))
+      this.detector = this.buildDetector(next);
+    this.loaded = next;
+    this.snap = snap;
+    this.metrics.reloads.inc({ result: "ok" });
+    this.logger.info(
+      { "event.action": "policy-reload", "event.outcome": "success", "corral.policy_hash": next.hash },
+      "policy reloaded",
+    );
+    this.bus.emit("policy", { time: this.ctx.now(), ok: true, hash: next.hash });
+    void this.opts.audit?.record("policy", "gate", { hash: next.hash, file });
+    return true;
+  }
+
+  get policyHash(): string {
+    return this.loaded.hash;
+  }
+
+  get openConnections(): number {
+    return this.proxy?.connectionCount ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.ready = false;
+    this.watcher?.close();
+    this.approvals.close();
+    clearTimeout(this.reloadTimer);
+    await Promise.all([
+      this.proxy?.close(true),
+      this.dns?.close(),
+      this.admin
+        ? new Promise<void>((r) => {
+            this.admin!.closeAllConnections();
+            this.admin!.close(() => r());
+          })
+        : undefined,
+    ]);
+    this.resolverRef.close();
+    this.learn.flush();
+    this.logger.flush();
+  }
+}

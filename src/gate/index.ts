@@ -1,0 +1,13 @@
+export { type ApprovalRequest, Approvals } from "./approvals.ts";
+export { type Decision, decide, type Grant, type Target } from "./decide.ts";
+export { type DetectConfig, Detector, type Observation } from "./detect.ts";
+export { Resolver } from "./dns/resolver.ts";
+export { answerQuery, handleQuery, startDnsServer } from "./dns/server.ts";
+export { type Alert, type AuditSink, type DecisionEvent, EventBus, type TunnelEvent } from "./events.ts";
+export { Gate, type GateOptions, parseListen } from "./gate.ts";
+export { resolveCaller, tokenFromHeader } from "./identity.ts";
+export { readLearned } from "./learn.ts";
+export { buildIndex, type PolicyIndex } from "./policy-index.ts";
+export { ProxyServer } from "./proxy/server.ts";
+export { canonical, DENY_RANGES, embeddedV4, floorVerdict, parseFloor, parseIpLiteral } from "./ssrf.ts";
+export { suggestYaml } from "./suggest.ts";
