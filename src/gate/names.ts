@@ -12,17 +12,10 @@ export type HostForm =
 const MAX = 10_000;
 const memo = new Map<string, HostForm>();
 
-// ASCII that may appear in a host name. node's domainToASCII parses like a URL host: it cuts
-// at '/', '?', '#' or '\\' and drops tabs and newlines ("allowed.test/x" → "allowed.test"),
-// so anything else ASCII is rejected here, before it can be normalised into an allowed name.
-const ASCII_OUTSIDE_NAMES = /[\x00-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]/;
-
 function classify(host: string): HostForm {
   const literal = parseIpLiteral(host);
   if (literal === "invalid") return { kind: "invalid", literal: true };
   if (literal) return { kind: "ip", addr: literal };
-  if (ASCII_OUTSIDE_NAMES.test(host.endsWith(".") ? host.slice(0, -1) : host))
-    return { kind: "invalid", literal: false };
   const name = normalizeHostname(host);
   return name ? { kind: "name", name } : { kind: "invalid", literal: false };
 }

@@ -68,3 +68,21 @@ test("malformed destinations are errors with a hint", () => {
     assert.ok(d.hint.length > 0);
   }
 });
+
+test("URL-ish characters never normalise into a name (domainToASCII would cut at them)", () => {
+  for (const raw of [
+    "allowed.test/x",
+    "allowed.test?x",
+    "allowed.test#x",
+    "allowed.test\\x",
+    "allowed.te\tst",
+    "allowed.test\n",
+    "a b.test",
+    "allowed.test:443",
+    "user@allowed.test",
+  ]) {
+    assert.equal(normalizeHostname(raw), undefined, JSON.stringify(raw));
+  }
+  assert.equal(normalizeHostname("Allowed.Test."), "allowed.test");
+  assert.equal(normalizeHostname("bücher.test"), "xn--bcher-kva.test");
+});

@@ -19,10 +19,15 @@ export interface Destination {
   port?: { from: number; to: number };
 }
 
+// ASCII that may not appear in a host name. domainToASCII parses like a URL host: it cuts at
+// '/', '?', '#' or '\\' and drops tabs and newlines ("allowed.test/x" → "allowed.test"), so any
+// such character is refused before it can be normalised into an allowed name.
+const ASCII_OUTSIDE_NAMES = /[\x00-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]/;
+
 /** Lowercase, no trailing dot, IDNA (punycode) form; undefined when not a valid DNS name. */
 export function normalizeHostname(name: string): string | undefined {
   const trimmed = name.endsWith(".") ? name.slice(0, -1) : name;
-  if (trimmed === "" || trimmed.length > 253) return undefined;
+  if (trimmed === "" || trimmed.length > 253 || ASCII_OUTSIDE_NAMES.test(trimmed)) return undefined;
   const ascii = domainToASCII(trimmed);
   if (!ascii) return undefined;
   const labels = ascii.split(".");
