@@ -11,6 +11,7 @@ import { applyRuleset } from "../../src/compile/nft-apply.ts";
 import { nftElements, renderNftables } from "../../src/compile/nftables.ts";
 import { buildPlan, type Plan } from "../../src/compile/plan.ts";
 import { compileTarget, TARGETS } from "../../src/compile/targets.ts";
+import { composeService } from "../../src/model/testkit.ts";
 import type { Deployment, Service } from "../../src/model/types.ts";
 import { type Policy, parsePolicy } from "../../src/policy/index.ts";
 
@@ -20,41 +21,9 @@ const { values } = parseArgs({
 const N = Number(values.services);
 const Z = Number(values.zones);
 const PER = Math.ceil(N / Z);
-const pos = { file: "bench", line: 1, col: 1 };
 
 function service(name: string): Service {
-  return {
-    name,
-    platform: "compose",
-    labels: {},
-    networkMode: { kind: "bridge" },
-    networks: [],
-    ports: [],
-    dns: [],
-    extraHosts: [],
-    dependsOn: [],
-    profiles: [],
-    pos,
-    positions: {},
-    containers: [
-      {
-        name,
-        build: false,
-        privileged: false,
-        capAdd: [],
-        capDrop: [],
-        securityOpt: [],
-        noNewPrivileges: false,
-        readOnlyRootfs: false,
-        mounts: [],
-        devices: [],
-        env: [],
-        resources: {},
-        listens: [],
-        pos,
-      },
-    ],
-  };
+  return composeService(name, { networks: [] });
 }
 
 /** 50 zones of 100; half shared, half per-service; zone i → zone i+1 on one port for ten zone

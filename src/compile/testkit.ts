@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { isMap, isScalar, isSeq, type Node, parse, parseDocument } from "yaml";
+import { composeService } from "../model/testkit.ts";
 import type { Deployment, Service } from "../model/types.ts";
 
 type Json = unknown;
@@ -92,40 +93,8 @@ export function dig(value: unknown, ...path: Array<string | number>): unknown {
 }
 
 // Hand-built deployments for pure tests.
-const pos = { file: "x", line: 1, col: 1 };
 export function svc(name: string, listens: number[] = []): Service {
-  return {
-    name,
-    platform: "compose",
-    labels: {},
-    networkMode: { kind: "bridge" },
-    networks: [{ network: "default", aliases: [], pos }],
-    ports: [],
-    dns: [],
-    extraHosts: [],
-    dependsOn: [],
-    profiles: [],
-    pos,
-    positions: {},
-    containers: [
-      {
-        name,
-        build: false,
-        privileged: false,
-        capAdd: [],
-        capDrop: [],
-        securityOpt: [],
-        noNewPrivileges: false,
-        readOnlyRootfs: false,
-        mounts: [],
-        devices: [],
-        env: [],
-        resources: {},
-        listens: listens.map((p) => ({ from: p, to: p, protocol: "tcp" as const })),
-        pos,
-      },
-    ],
-  };
+  return composeService(name, { listens: listens.map((p) => ({ from: p, to: p, protocol: "tcp" as const })) });
 }
 export const deployment = (services: Service[]): Deployment => ({
   platform: "compose",

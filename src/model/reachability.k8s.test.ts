@@ -1,8 +1,8 @@
 // The NetworkPolicy corpus: each case a small cluster and the edges Kubernetes would allow.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { k8s, POS, pod, policy, sel } from "./reach/testkit.ts";
 import { computeReachability } from "./reachability.ts";
+import { k8s, POS, pod, policy, sel } from "./testkit.ts";
 import type { Reachability, ReachEdge } from "./types.ts";
 
 function edge(r: Reachability, from: string, to: string): ReachEdge | undefined {

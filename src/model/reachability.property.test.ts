@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { k8s, pod, policy, sel } from "./reach/testkit.ts";
 import { computeReachability } from "./reachability.ts";
+import { k8s, pod, policy, sel } from "./testkit.ts";
 import type { K8sNetworkPolicy, NetworkPolicyPeer, NetworkPolicyRule, Service } from "./types.ts";
 
 const NS = ["a", "b"];

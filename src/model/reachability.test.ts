@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compose, composeService as svc } from "./reach/testkit.ts";
 import { computeReachability, serviceId } from "./reachability.ts";
+import { compose, composeService as svc } from "./testkit.ts";
 import type { Reachability, ReachEdge } from "./types.ts";
 
 function edge(r: Reachability, from: string, to: string): ReachEdge | undefined {

@@ -10,7 +10,7 @@ import type {
   PublishedPort,
   Service,
   SourcePos,
-} from "../types.ts";
+} from "./types.ts";
 
 export const POS: SourcePos = { file: "test.yaml", line: 1, col: 1 };
 
