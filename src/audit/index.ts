@@ -10,6 +10,7 @@ export { type AuditPolicySection, type AuditSinkOptions, auditOptionsFromPolicy 
 export { parseDuration, parseTimeSpec, QueryError, type RecordFilter, recordMatcher } from "./query.ts";
 export { endPosition, followRecords, lastRecords, readRecords } from "./reader.ts";
 export { buildRecord, checkRecordLine, recordHash } from "./record.ts";
+export { AuditReporter, type Delivery, REPORTABLE_KINDS, type ReporterOptions } from "./remote.ts";
 export { CHECKPOINTS_FILE, listSegments, segmentName } from "./segments.ts";
 export type { AuditSink } from "./sink.ts";
 export * from "./types.ts";

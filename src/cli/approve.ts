@@ -1,14 +1,25 @@
 // `corral approve <id> [--for 1h]` and `corral deny <id>`: talk to a running gate's admin API.
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { ADMIN_TOKEN_ENV, findAdminToken } from "../gate/admin-token.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext, EXIT, UsageError } from "./command.ts";
 
-async function adminAddress(values: { admin?: string; policy: string }, ctx: CommandContext): Promise<string> {
-  if (values.admin) return values.admin;
-  const loaded = await loadPolicy(resolve(ctx.cwd, values.policy));
-  return loaded.policy.gate.listen.admin.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
+async function adminTarget(
+  values: { admin?: string; policy: string; state?: string },
+  ctx: CommandContext,
+): Promise<{ admin: string; token: string | undefined }> {
+  const policyFile = resolve(ctx.cwd, values.policy);
+  // With --admin the policy is optional: it is read only for the state dir (the token file).
+  const loaded = !values.admin || existsSync(policyFile) ? await loadPolicy(policyFile) : undefined;
+  const stateDir = values.state ?? loaded?.policy.gate.state_dir;
+  const token = findAdminToken(ctx.env, stateDir ? resolve(ctx.cwd, stateDir) : undefined);
+  const admin =
+    values.admin ??
+    loaded!.policy.gate.listen.admin.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
+  return { admin, token };
 }
 
 function make(verb: "approve" | "deny"): Command {
@@ -22,10 +33,14 @@ audit log record who approved it. Exit 0 ok, 1 when the gate refused, 2 usage er
       : `usage: corral deny <id> [--admin HOST:PORT | --policy corral.yaml] [--format text|json]
 
 Denies a pending egress request (and revokes it if it was approved).`;
+  const auth = `
+
+The admin token: $${ADMIN_TOKEN_ENV}, else <state dir>/admin.token (--state DIR, default the
+policy's gate.state_dir).`;
   return {
     name: verb,
     summary: verb === "approve" ? "approve a pending egress request for a while" : "deny a pending egress request",
-    help,
+    help: help + auth,
     async run(args, ctx) {
       const { values, positionals } = parseCommandArgs(
         verb,
@@ -36,6 +51,7 @@ Denies a pending egress request (and revokes it if it was approved).`;
           policy: { type: "string", short: "p", default: "corral.yaml" },
           format: { type: "string", default: "text" },
           actor: { type: "string" },
+          state: { type: "string" },
         },
         true,
       );
@@ -50,13 +66,16 @@ Denies a pending egress request (and revokes it if it was approved).`;
           throw new UsageError(`--for '${values.for}' is not a duration`, "use 30m, 1h, 8h");
         }
       }
-      const admin = await adminAddress(values, ctx);
+      const { admin, token } = await adminTarget(values, ctx);
       const actor = values.actor ?? ctx.env.USER ?? "cli";
       let res: Response;
       try {
         res = await fetch(`http://${admin}/approvals/${id}/${verb}`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: {
+            "content-type": "application/json",
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
           body: JSON.stringify({ forMs, actor }),
           signal: AbortSignal.timeout(5000),
         });
@@ -67,6 +86,12 @@ Denies a pending egress request (and revokes it if it was approved).`;
         );
       }
       const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+      if (res.status === 401) {
+        ctx.stderr.write(
+          `corral ${verb}: the gate wants its admin token: set $${ADMIN_TOKEN_ENV} or pass --state <the gate's state dir> (admin.token)\n`,
+        );
+        return EXIT.failed;
+      }
       if (!res.ok) {
         ctx.stderr.write(`corral ${verb}: ${String(body.error ?? res.statusText)}\n`);
         return EXIT.failed;

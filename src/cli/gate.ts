@@ -1,11 +1,54 @@
-import { resolve } from "node:path";
-import { clusterMetrics, isPrimary, runWorkers, shareMetrics, workerIndex } from "../gate/cluster.ts";
+import { dirname, resolve } from "node:path";
+import { auditOptionsFromPolicy, openAuditSink } from "../audit/index.ts";
+import { clusterMetrics, isPrimary, onRelay, relay, runWorkers, shareMetrics, workerIndex } from "../gate/cluster.ts";
 import { Gate, parseListen } from "../gate/gate.ts";
 import { createLogger } from "../gate/log.ts";
 import { mergeMaps, parseMapFlag, readMapFile } from "../gate/service-map.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
+
+/**
+ * `corral gate` arguments → what the gate is started with. Exported so generated command
+ * lines (the compose overlay's gate service) are checked against the real parser.
+ */
+export function parseGateArgs(args: string[], cwd: string) {
+  const { values } = parseCommandArgs("gate", args, {
+    policy: { type: "string", short: "p", default: "corral.yaml" },
+    map: { type: "string", multiple: true, default: [] },
+    "map-file": { type: "string" },
+    state: { type: "string" },
+    log: { type: "string" },
+    proxy: { type: "string" },
+    dns: { type: "string" },
+    admin: { type: "string" },
+    "no-watch": { type: "boolean", default: false },
+    workers: { type: "string", default: "1" },
+    "metrics-auth": { type: "boolean", default: false },
+  });
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new UsageError("--workers must be an integer from 1 to 64");
+  let serviceMap: Record<string, string[]>;
+  try {
+    const fromFile = values["map-file"] ? readMapFile(resolve(cwd, values["map-file"])) : {};
+    serviceMap = mergeMaps(fromFile, values.map.map(parseMapFlag));
+  } catch (err) {
+    throw new UsageError((err as Error).message, "use --map service=ip or a JSON map file");
+  }
+  const listen: { proxy?: string; dns?: string; admin?: string } = {};
+  for (const k of ["proxy", "dns", "admin"] as const) {
+    const v = values[k];
+    if (v === undefined) continue;
+    try {
+      parseListen(v);
+    } catch (err) {
+      throw new UsageError(`--${k}: ${(err as Error).message}`, "use HOST:PORT, e.g. 0.0.0.0:3128");
+    }
+    listen[k] = v;
+  }
+  return { values, workers, file: resolve(cwd, values.policy), serviceMap, listen };
+}
 
 export const command: Command = {
   name: "gate",
@@ -26,39 +69,20 @@ options:
   --dns HOST:PORT        override gate.listen.dns
   --admin HOST:PORT      override gate.listen.admin
   --no-watch             do not reload when the policy file changes
+  --metrics-auth         /metrics needs the admin token too (default: open, like /healthz)
   --workers N            N gate processes sharing the ports via SO_REUSEPORT (default 1);
                          needs fixed ports; worker 1 serves the admin API
 
+The admin API (approvals, /events, per-run identities, /audit/records) needs
+'Authorization: Bearer <token>': $CORRAL_GATE_ADMIN_TOKEN, else <state dir>/admin.token
+(created at start, mode 0600). With an 'audit:' section every decision, alert, approval
+and policy load is written to the audit log (this process holds its lock; corral run and
+corral ui report through POST /audit/records).
+
 Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be bound.`,
   async run(args, ctx) {
-    const { values } = parseCommandArgs("gate", args, {
-      policy: { type: "string", short: "p", default: "corral.yaml" },
-      map: { type: "string", multiple: true, default: [] },
-      "map-file": { type: "string" },
-      state: { type: "string" },
-      log: { type: "string" },
-      proxy: { type: "string" },
-      dns: { type: "string" },
-      admin: { type: "string" },
-      "no-watch": { type: "boolean", default: false },
-      workers: { type: "string", default: "1" },
-    });
-    const workers = Number(values.workers);
-    if (!Number.isInteger(workers) || workers < 1 || workers > 64)
-      throw new UsageError("--workers must be an integer from 1 to 64");
-    const file = resolve(ctx.cwd, values.policy);
+    const { values, workers, file, serviceMap, listen } = parseGateArgs(args, ctx.cwd);
     const loaded = await loadPolicy(file);
-    let serviceMap: Record<string, string[]>;
-    try {
-      const fromFile = values["map-file"] ? readMapFile(resolve(ctx.cwd, values["map-file"])) : {};
-      serviceMap = mergeMaps(fromFile, values.map.map(parseMapFlag));
-    } catch (err) {
-      throw new UsageError((err as Error).message, "use --map service=ip or a JSON map file");
-    }
-    const listen: { proxy?: string; dns?: string; admin?: string } = {};
-    if (values.proxy) listen.proxy = values.proxy;
-    if (values.dns) listen.dns = values.dns;
-    if (values.admin) listen.admin = values.admin;
     const worker = workerIndex(ctx.env);
     if (workers > 1 && isPrimary()) {
       const listenOf = loaded.policy.gate.listen;
@@ -69,19 +93,33 @@ Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be
       await runWorkers(workers, ctx.stopSignal, (line) => ctx.stderr.write(`corral gate: ${line}\n`));
       return EXIT.ok;
     }
-    const gate = await Gate.start({
-      worker,
-      metricsText: worker !== undefined ? () => clusterMetrics() : undefined,
-      serve: { admin: worker === undefined || worker === 1 },
-      loaded,
-      policyFile: file,
-      watch: !values["no-watch"],
-      env: ctx.env,
-      serviceMap,
-      logger: createLogger(values.log ? resolve(ctx.cwd, values.log) : undefined),
-      listen,
-      stateDir: values.state ? resolve(ctx.cwd, values.state) : undefined,
-    });
+    // One writer per audit log: with --workers, worker 1 (the admin API's) holds it.
+    const audit =
+      loaded.policy.audit && (worker === undefined || worker === 1)
+        ? await openAuditSink(auditOptionsFromPolicy(loaded.policy.audit, dirname(file)))
+        : undefined;
+    let gate: Gate;
+    try {
+      gate = await Gate.start({
+        worker,
+        metricsText: worker !== undefined ? () => clusterMetrics() : undefined,
+        serve: { admin: worker === undefined || worker === 1 },
+        loaded,
+        policyFile: file,
+        watch: !values["no-watch"],
+        env: ctx.env,
+        serviceMap,
+        logger: createLogger(values.log ? resolve(ctx.cwd, values.log) : undefined),
+        listen,
+        stateDir: values.state ? resolve(ctx.cwd, values.state) : undefined,
+        metricsPublic: !values["metrics-auth"],
+        ...(worker !== undefined ? { relay: { send: relay, on: onRelay } } : {}),
+        ...(audit ? { audit } : {}),
+      });
+    } catch (err) {
+      await audit?.close();
+      throw err;
+    }
     if (worker !== undefined) shareMetrics(gate.metrics.registry);
     const a = gate.addresses;
     if (worker === undefined || worker === 1)
@@ -96,6 +134,7 @@ Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be
     });
     process.off("SIGHUP", onHup);
     await gate.close();
+    await audit?.close();
     return EXIT.ok;
   },
 };

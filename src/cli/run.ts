@@ -1,13 +1,16 @@
 // `corral run`: one command in a sandbox (namespaces + seccomp + cgroup limits, network only
 // through the gate). Lean on purpose: the sandbox and the policy are imported only when needed.
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { adminUrlFromListen, findAdminToken } from "../gate/admin-token.ts";
+import type { GateOptions } from "../sandbox/types.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
 import { paint } from "./paint.ts";
 
 const HELP = `usage: corral run [--profile NAME] [--policy corral.yaml] [--format text|json]
-                  [--identity NAME] [--gate HOST:PORT] [--quiet] -- COMMAND [ARGS…]
+                  [--identity NAME] [--gate HOST:PORT] [--admin HOST:PORT] [--quiet]
+                  -- COMMAND [ARGS…]
 
 Runs COMMAND in a bubblewrap sandbox built from the policy's sandbox profile:
 new user/pid/ipc/uts/mount/net/cgroup namespaces, read-only system, private /tmp,
@@ -18,16 +21,67 @@ filter, cgroup limits (memory, pids, cpu), rlimits and a wall-clock timeout.
   --profile NAME    sandbox profile (default: minimal — no network, built in)
   --policy FILE     policy to read profiles from (default: ./corral.yaml when present)
   --format FMT      report on stderr as text (default) or json
-  --identity NAME   gate identity whose token_env holds this run's token (network: gate)
+  --identity NAME   the gate identity this run acts as (network: gate); default: the
+                    first identity with token_env
   --gate HOST:PORT  gate proxy address (default: the policy's gate.listen.proxy)
+  --admin HOST:PORT gate admin API (default: the policy's gate.listen.admin)
   --quiet           no report unless a limit was hit or egress was refused
 
 Network 'gate': the command sees HTTP(S)_PROXY=http://127.0.0.1:3128; every request
-leaves through the gate carrying the run's Proxy-Authorization token. Anything else
-has no route; its DNS lookups are refused and reported.
+leaves through the gate carrying the run's Proxy-Authorization token. The run gets its
+own token from the gate's admin API (decided as the identity's rules, logged with
+corral.run: <run id>; admin token: $CORRAL_GATE_ADMIN_TOKEN or <gate.state_dir>/admin.token);
+when the admin API does not answer, the identity's token_env value is used. Anything
+else has no route; its DNS lookups are refused and reported.
+
+With an 'audit:' section the run is recorded (kind sandbox.run): through the gate's
+admin API when it answers, else straight into the log; a failure is a warning.
 
 Exit status: the command's (128+N when signal N killed it), 2 when the sandbox could
 not be set up (the message says why and how to fix it).`;
+
+/** A token for this run only, from the gate's admin API; released when the run ends. */
+async function mintRunToken(
+  adminUrl: string,
+  adminToken: string | undefined,
+  parent: string,
+  run: string,
+): Promise<{ token: string; release: () => Promise<void> }> {
+  const headers = {
+    "content-type": "application/json",
+    ...(adminToken ? { authorization: `Bearer ${adminToken}` } : {}),
+  };
+  let res: Response;
+  try {
+    res = await fetch(`${adminUrl}/identities/ephemeral`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ parent, run, ttlMs: 24 * 3_600_000 }),
+      signal: AbortSignal.timeout(5000),
+      redirect: "error",
+    });
+  } catch (err) {
+    throw new Error(`admin API at ${adminUrl} unreachable (${(err as Error).message})`);
+  }
+  const body = (await res.json().catch(() => ({}))) as { token?: unknown; error?: unknown };
+  if (!res.ok || typeof body.token !== "string")
+    throw new Error(
+      res.status === 401
+        ? "the admin API wants its token ($CORRAL_GATE_ADMIN_TOKEN or <gate.state_dir>/admin.token)"
+        : `admin API answered ${res.status}: ${String(body.error ?? "no token")}`,
+    );
+  const token = body.token;
+  return {
+    token,
+    release: async () => {
+      await fetch(`${adminUrl}/identities/ephemeral/${encodeURIComponent(token)}`, {
+        method: "DELETE",
+        headers,
+        signal: AbortSignal.timeout(5000),
+      }).then((r) => r.body?.cancel());
+    },
+  };
+}
 
 const SETUP_ERRORS = new Set(["SandboxConfigError", "CgroupUnavailableError", "NativeHelperError"]);
 
@@ -62,6 +116,7 @@ export const command: Command = {
         format: { type: "string", default: "text" },
         identity: { type: "string" },
         gate: { type: "string" },
+        admin: { type: "string" },
         quiet: { type: "boolean", short: "q", default: false },
       },
       true,
@@ -84,7 +139,15 @@ export const command: Command = {
     };
     const profile = setupErrors(() => sandbox.resolveProfile(loaded, values.profile));
 
-    let gate: { proxy: string; token?: string } | undefined;
+    const adminListen = values.admin ?? loaded?.gate.listen.admin;
+    const adminUrl = adminListen ? adminUrlFromListen(adminListen) : undefined;
+    const adminToken = findAdminToken(
+      ctx.env,
+      loaded?.gate.state_dir ? resolve(ctx.cwd, loaded.gate.state_dir) : undefined,
+    );
+    const warn = (m: string) => ctx.stderr.write(`corral run: ${m}\n`);
+
+    let gate: GateOptions | undefined;
     if (profile.network === "gate") {
       const proxy = values.gate ?? loaded?.gate.listen.proxy;
       if (!proxy)
@@ -92,27 +155,46 @@ export const command: Command = {
           "profile network is 'gate' but no gate address is known",
           "pass --gate HOST:PORT or a policy with gate.listen.proxy",
         );
-      let token: string | undefined;
-      if (values.identity) {
-        const ident = loaded?.identities[values.identity];
+      const identity =
+        values.identity ?? Object.entries(loaded?.identities ?? {}).find(([, i]) => i.token_env !== undefined)?.[0];
+      let staticToken: string | undefined = ctx.env.CORRAL_GATE_TOKEN;
+      if (identity) {
+        const ident = loaded?.identities[identity];
         if (!ident)
-          throw new UsageError(
-            `no identity '${values.identity}' in the policy`,
-            "add it under identities: with token_env",
-          );
+          throw new UsageError(`no identity '${identity}' in the policy`, "add it under identities: with token_env");
         if (!ident.token_env)
-          throw new UsageError(`identity '${values.identity}' has no token_env`, "give it token_env: SOME_VARIABLE");
-        token = ctx.env[ident.token_env];
-        if (!token)
-          throw new UsageError(
-            `$${ident.token_env} is empty`,
-            `export ${ident.token_env}=<token the gate knows for ${values.identity}>`,
-          );
-      } else {
-        token = ctx.env.CORRAL_GATE_TOKEN;
+          throw new UsageError(`identity '${identity}' has no token_env`, "give it token_env: SOME_VARIABLE");
+        staticToken = ctx.env[ident.token_env] || undefined;
       }
-      gate = token ? { proxy, token } : { proxy };
+      gate = { proxy, ...(staticToken ? { token: staticToken } : {}) };
+      if (identity && adminUrl) {
+        gate.mintToken = (runId) =>
+          mintRunToken(adminUrl, adminToken, identity, runId).catch((err: Error) => {
+            if (!staticToken) {
+              const env = loaded?.identities[identity]?.token_env;
+              throw new UsageError(
+                `cannot get a run token from the gate (${err.message}), and $${env} is empty`,
+                `start 'corral gate' with this policy, or export ${env}=<token the gate knows for ${identity}>`,
+              );
+            }
+            warn(`no per-run token (${err.message}); using ${identity}'s shared token`);
+            return { token: staticToken };
+          });
+      }
+      // Neither: requests go without a token and the gate knows the run by its source address.
     }
+
+    const audit = loaded?.audit
+      ? new (await import("../audit/remote.ts")).AuditReporter({
+          ...(adminUrl ? { adminUrl, token: adminToken } : {}),
+          direct: (await import("../audit/options.ts")).auditOptionsFromPolicy(
+            loaded.audit,
+            dirname(resolve(ctx.cwd, policyFile!)),
+          ),
+          holdDirect: true,
+          warn,
+        })
+      : undefined;
 
     let report: Awaited<ReturnType<typeof sandbox.run>>;
     try {
@@ -124,9 +206,12 @@ export const command: Command = {
         env: ctx.env,
         signal: ctx.stopSignal,
         ...(gate ? { gate } : {}),
+        ...(audit ? { audit } : {}),
       });
     } catch (err) {
       throw toUsage(err);
+    } finally {
+      await audit?.close();
     }
     const notable = report.limitHits.length > 0 || report.deniedEgress.length > 0 || report.warnings.length > 0;
     if (values.format === "json") ctx.stderr.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -115,3 +115,68 @@ test("'corral ui' serves the SuperAGI graph from the policy and compose file, re
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("'corral ui' with a running gate records logins through the gate's admin API (the gate holds the log)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "corral-ui-gate-audit-"));
+  const state = await stateWithPassword();
+  const abort = new AbortController();
+  const { Gate } = await import("../gate/gate.ts");
+  const { openAuditSink } = await import("../audit/index.ts");
+  const { parsePolicy } = await import("../policy/load.ts");
+  const { pino } = await import("pino");
+  const { freePort } = await import("../gate/testkit.ts");
+  const adminPort = await freePort();
+  const text = `version: 1
+gate:
+  listen: { admin: "127.0.0.1:${adminPort}" }
+  state_dir: ${JSON.stringify(join(dir, "gate-state"))}
+audit:
+  path: ./audit
+`;
+  writeFileSync(join(dir, "corral.yaml"), text);
+  const sink = await openAuditSink({ dir: join(dir, "audit") });
+  const gate = await Gate.start({
+    loaded: parsePolicy(text, join(dir, "corral.yaml")),
+    serve: { proxy: false, dns: false, admin: true },
+    logger: pino({ level: "silent" }),
+    env: {},
+    audit: sink,
+  });
+  try {
+    const cli = await corral(
+      ["ui", "-p", "corral.yaml", "--state-dir", state.dir, "--listen", "127.0.0.1:0"],
+      dir,
+      abort.signal,
+    );
+    let url: string | undefined;
+    for (let i = 0; i < 200 && !url; i++) {
+      url = /dashboard on (http:\/\/\S+)/.exec(cli.stdout())?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok(url, cli.stderr());
+    const login = await fetch(`${url}/api/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ password: TEST_PASSWORD }),
+    });
+    assert.equal(login.status, 200);
+    abort.abort();
+    assert.equal(await cli.run, 0);
+    assert.doesNotMatch(cli.stderr(), /audit record not written/, cli.stderr());
+  } finally {
+    abort.abort();
+    await gate.close();
+    await sink.close();
+  }
+  try {
+    const kinds = [];
+    for await (const r of readRecords(join(dir, "audit"))) kinds.push([r.kind, r.actor.identity, r.data.ok]);
+    assert.deepEqual(kinds, [
+      ["policy.load", "corral", true],
+      ["login", "ui:admin", true],
+    ]);
+  } finally {
+    state.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
-  AuditLockError,
+  AuditReporter,
   type AuditSink,
   auditOptionsFromPolicy,
   lastRecords,
@@ -13,6 +13,7 @@ import {
   openAuditSink,
   verifyLogDir,
 } from "../audit/index.ts";
+import { findAdminToken } from "../gate/admin-token.ts";
 import { readDeployment } from "../model/load.ts";
 import { computeReachability, serviceId } from "../model/reachability.ts";
 import { parseListen } from "../policy/check.ts";
@@ -141,7 +142,7 @@ function graphSource(
 }
 
 interface AuditWiring {
-  sink?: AuditSink;
+  sink?: AuditSink | AuditReporter;
   note?: string;
   state?: () => Promise<AuditState>;
   runs?: (limit: number) => Promise<SandboxRun[]>;
@@ -151,6 +152,8 @@ async function wireAudit(
   policy: Policy | undefined,
   policyFile: string | undefined,
   stateDir: string,
+  gate: { url: string; token: () => string | undefined } | undefined,
+  warn: (m: string) => void,
 ): Promise<AuditWiring> {
   const section = policy?.audit;
   const out: AuditWiring = {};
@@ -176,14 +179,14 @@ async function wireAudit(
         .reverse()
         .map((r) => ({ seq: r.seq, time: r.time, identity: r.actor.identity, data: r.data }));
     };
-    try {
-      out.sink = await openAuditSink(opts);
-      return out;
-    } catch (err) {
-      if (!(err instanceof AuditLockError)) throw err;
-      // The gate holds the log (one writer per log): keep the dashboard's own chain beside it.
-      out.note = `the audit log ${logDir} is held by another writer (the gate?): logins go to ${resolve(stateDir, "audit")}`;
-    }
+    // The gate holds the log (one writer): logins go through its admin API, or straight into
+    // the log while no gate runs (opened per record, so a gate starting later gets the lock).
+    out.sink = new AuditReporter({
+      ...(gate ? { adminUrl: gate.url, token: gate.token } : {}),
+      direct: opts,
+      warn: (m) => warn(`${m} (further audit failures are not repeated)`),
+    });
+    return out;
   }
   out.sink = await openAuditSink({ dir: resolve(stateDir, "audit") });
   return out;
@@ -310,10 +313,18 @@ export const command: Command = {
       ? new GateClient({
           baseUrl: gateUrl,
           ...(ctx.env.CORRAL_GATE_ADMIN_TOKEN ? { token: ctx.env.CORRAL_GATE_ADMIN_TOKEN } : {}),
+          ...(policy?.gate.state_dir ? { stateDir: resolve(ctx.cwd, policy.gate.state_dir) } : {}),
         })
       : undefined;
     const files = values.file.map((f) => resolve(ctx.cwd, f));
-    const audit = await wireAudit(policy, policyFile, stateDir);
+    const gateStateDir = policy?.gate.state_dir ? resolve(ctx.cwd, policy.gate.state_dir) : undefined;
+    const audit = await wireAudit(
+      policy,
+      policyFile,
+      stateDir,
+      gateUrl ? { url: gateUrl, token: () => findAdminToken(ctx.env, gateStateDir) } : undefined,
+      (m) => ctx.stderr.write(`corral ui: ${m}\n`),
+    );
     if (audit.note) ctx.stderr.write(`corral ui: ${audit.note}\n`);
     const graph = graphSource(policyFile, files, ctx.env);
 

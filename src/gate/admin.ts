@@ -1,8 +1,12 @@
 // The admin listener (127.0.0.1 by default): Prometheus metrics, health, the live event
-// stream for the dashboard, and the approvals API the CLI uses.
+// stream for the dashboard, and the approvals API the CLI uses. Everything but health (and
+// /metrics unless told otherwise) needs `Authorization: Bearer <admin token>`: approvals and
+// per-run identities must not be open to every local process.
 import http from "node:http";
 import { type AddressInfo, isIP } from "node:net";
+import { bearerMatches } from "./admin-token.ts";
 import type { ApprovalRequest, Approvals } from "./approvals.ts";
+import { MAX_TTL_MS, RUN_ID } from "./ephemeral.ts";
 import type { EventBus } from "./events.ts";
 import { alertFields, decisionFields } from "./log.ts";
 import type { GateMetrics } from "./metrics.ts";
@@ -15,8 +19,51 @@ export interface AdminDeps {
   approvals: Approvals;
   ready(): boolean;
   policyHash(): string;
-  approve(id: string, forMs: number, actor: string): ApprovalRequest;
-  deny(id: string, actor: string): ApprovalRequest;
+  /** `ip`: the admin API caller's address, recorded with the operator's name */
+  approve(id: string, forMs: number, actor: string, ip?: string): ApprovalRequest;
+  deny(id: string, actor: string, ip?: string): ApprovalRequest;
+  /** the bearer token every non-public endpoint requires */
+  token: string;
+  /** serve /metrics without the token (Prometheus on loopback); default true */
+  metricsPublic?: boolean;
+  /** per-run identities; absent: the endpoints answer 404 */
+  mintRun?(parent: string, run: string, ttlMs: number): { token: string; expires: number };
+  releaseRun?(token: string): boolean;
+  /** appends a record other processes report (the gate holds the audit log's lock) */
+  appendAudit?(
+    kind: RemoteAuditKind,
+    actor: { identity: string; ip?: string },
+    data: Record<string, unknown>,
+  ): Promise<unknown>;
+}
+
+export const REMOTE_AUDIT_KINDS = ["sandbox.run", "login", "approval"] as const;
+export type RemoteAuditKind = (typeof REMOTE_AUDIT_KINDS)[number];
+const MAX_AUDIT_DATA = 8192;
+const ACTOR = /^[\w.:@/+-]{1,128}$/;
+
+/** A reported audit record, checked: kind restricted, actor a short name, data a small JSON object. */
+export function checkAuditRecord(
+  body: Record<string, unknown>,
+  callerIp: string,
+): { kind: RemoteAuditKind; actor: { identity: string; ip?: string }; data: Record<string, unknown> } | string {
+  const kind = body.kind;
+  if (typeof kind !== "string" || !(REMOTE_AUDIT_KINDS as readonly string[]).includes(kind))
+    return `kind must be one of ${REMOTE_AUDIT_KINDS.join(", ")}`;
+  const raw = body.actor;
+  const a = typeof raw === "string" ? { identity: raw } : (raw as { identity?: unknown; ip?: unknown } | undefined);
+  if (!a || typeof a !== "object" || typeof a.identity !== "string" || !ACTOR.test(a.identity))
+    return "actor must be a name of 1-128 characters [A-Za-z0-9_.:@/+-] or {identity, ip?}";
+  if (a.ip !== undefined && (typeof a.ip !== "string" || !isIP(a.ip))) return "actor.ip must be an IP address";
+  const data = body.data;
+  if (!data || typeof data !== "object" || Array.isArray(data)) return "data must be a JSON object";
+  if (Buffer.byteLength(JSON.stringify(data)) > MAX_AUDIT_DATA) return `data larger than ${MAX_AUDIT_DATA} bytes`;
+  // The record names who delivered it: an authenticated local process, not the actor itself.
+  return {
+    kind: kind as RemoteAuditKind,
+    actor: { identity: a.identity, ip: typeof a.ip === "string" ? a.ip : callerIp },
+    data: data as Record<string, unknown>,
+  };
 }
 
 const MAX_BODY = 16384;
@@ -59,6 +106,15 @@ export function createAdminServer(deps: AdminDeps): http.Server {
     // API. Only Host values that are addresses or localhost are accepted, never a domain.
     const host = (req.headers.host ?? "").replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
     if (host !== "localhost" && !isIP(host)) return send(res, 421, { error: "Host must be an address or localhost" });
+    const open =
+      (req.method === "GET" && (path === "/healthz" || path === "/readyz")) ||
+      (req.method === "GET" && path === "/metrics" && deps.metricsPublic !== false);
+    if (!open && !bearerMatches(req.headers.authorization, deps.token)) {
+      res.setHeader("WWW-Authenticate", 'Bearer realm="corral-gate"');
+      return send(res, 401, {
+        error: "admin token required: Authorization: Bearer <state_dir/admin.token or $CORRAL_GATE_ADMIN_TOKEN>",
+      });
+    }
     try {
       if (req.method === "GET" && path === "/metrics") {
         const text = deps.metricsText
@@ -108,9 +164,37 @@ export function createAdminServer(deps: AdminDeps): http.Server {
         if (!deps.approvals.get(m[1]!)) return send(res, 404, { error: `no approval request '${m[1]}'` });
         if (m[2] === "approve") {
           const forMs = typeof body.forMs === "number" && body.forMs > 0 ? body.forMs : 3_600_000;
-          return send(res, 200, deps.approve(m[1]!, forMs, actor));
+          return send(res, 200, deps.approve(m[1]!, forMs, actor, req.socket.remoteAddress));
         }
-        return send(res, 200, deps.deny(m[1]!, actor));
+        return send(res, 200, deps.deny(m[1]!, actor, req.socket.remoteAddress));
+      }
+      if (path === "/identities/ephemeral" && req.method === "POST" && deps.mintRun) {
+        if (!(req.headers["content-type"] ?? "").startsWith("application/json"))
+          return send(res, 415, { error: "send application/json" });
+        const body = await readJson(req);
+        if (typeof body.parent !== "string" || typeof body.run !== "string" || !RUN_ID.test(body.run))
+          return send(res, 400, { error: "need {parent: identity, run: run id [A-Za-z0-9._:-]{1,64}, ttlMs?}" });
+        const ttlMs = typeof body.ttlMs === "number" && body.ttlMs > 0 ? Math.min(body.ttlMs, MAX_TTL_MS) : 3_600_000;
+        return send(res, 201, deps.mintRun(body.parent, body.run, ttlMs));
+      }
+      const eph = /^\/identities\/ephemeral\/([A-Za-z0-9_]{1,128})$/.exec(path);
+      if (eph && req.method === "DELETE" && deps.releaseRun) {
+        return deps.releaseRun(eph[1]!)
+          ? send(res, 200, { released: true })
+          : send(res, 404, { error: "no such token" });
+      }
+      if (path === "/audit/records" && req.method === "POST" && deps.appendAudit) {
+        if (!(req.headers["content-type"] ?? "").startsWith("application/json"))
+          return send(res, 415, { error: "send application/json" });
+        const checked = checkAuditRecord(await readJson(req), req.socket.remoteAddress ?? "");
+        if (typeof checked === "string") return send(res, 400, { error: checked });
+        try {
+          await deps.appendAudit(checked.kind, checked.actor, checked.data);
+        } catch (err) {
+          // The log stopped (disk full, closing): the reporter falls back or warns.
+          return send(res, 503, { error: `audit log unavailable: ${(err as Error).message}` });
+        }
+        return send(res, 201, { recorded: true });
       }
       send(res, 404, { error: "not found" });
     } catch (err) {

@@ -6,6 +6,20 @@ import { AggregatorRegistry, type Registry } from "prom-client";
 
 export const WORKER_ENV = "CORRAL_GATE_WORKER";
 const METRICS_MSG = "corral:cluster-metrics";
+const RELAY_MSG = "corral:relay";
+
+/**
+ * What workers tell each other through the primary: per-run identities minted on worker 1's
+ * admin API must be known to every worker (any of them may get the run's connections), and
+ * decisions made on other workers reach the audit log, which only worker 1 writes.
+ */
+export type RelayPayload =
+  | { kind: "run-add"; digest: string; parent: string; run: string; expires: number }
+  | { kind: "run-del"; digest: string }
+  | {
+      kind: "audit";
+      record: { kind: string; actor: string | { identity: string; ip?: string }; data: Record<string, unknown> };
+    };
 
 /** This process's worker number (1-based) when it is a gate worker. */
 export function workerIndex(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -24,10 +38,29 @@ export async function runWorkers(n: number, stop: AbortSignal, log: (line: strin
   let stopping = false;
   // /metrics on worker 1 shows the whole gate: the primary gathers every worker's registry.
   const aggregator = new AggregatorRegistry();
+  // Live run identities, replayed to a worker that (re)starts so it knows the running runs.
+  const runs = new Map<string, RelayPayload>();
   const fork = (i: number) => {
     const w = cluster.fork({ [WORKER_ENV]: String(i) });
     workers.set(i, w);
-    w.on("message", (m: { type?: string; id?: number }) => {
+    w.once("online", () => {
+      const now = Date.now();
+      for (const [digest, p] of runs) {
+        if (p.kind === "run-add" && p.expires <= now) runs.delete(digest);
+        else w.send({ type: RELAY_MSG, payload: p });
+      }
+    });
+    w.on("message", (m: { type?: string; id?: number; to?: "all" | number; payload?: RelayPayload }) => {
+      if (m?.type === RELAY_MSG && m.payload) {
+        const p = m.payload;
+        if (p.kind === "run-add") runs.set(p.digest, p);
+        if (p.kind === "run-del") runs.delete(p.digest);
+        for (const [j, other] of workers) {
+          if (j === i || (m.to !== "all" && m.to !== j)) continue;
+          other.send({ type: RELAY_MSG, payload: p });
+        }
+        return;
+      }
       if (m?.type !== METRICS_MSG) return;
       aggregator
         .clusterMetrics()
@@ -93,5 +126,17 @@ export function clusterMetrics(timeoutMs = 3000): Promise<string> {
     }, timeoutMs);
     process.on("message", onMessage);
     process.send?.({ type: METRICS_MSG, id });
+  });
+}
+
+/** In a worker: sends `payload` to every other worker, or to worker `to`, through the primary. */
+export function relay(to: "all" | number, payload: RelayPayload): void {
+  process.send?.({ type: RELAY_MSG, to, payload });
+}
+
+/** In a worker: what other workers relay here. */
+export function onRelay(handler: (payload: RelayPayload) => void): void {
+  process.on("message", (m: { type?: string; payload?: RelayPayload }) => {
+    if (m?.type === RELAY_MSG && m.payload) handler(m.payload);
   });
 }

@@ -18,6 +18,8 @@ export interface DecisionEvent {
   nxdomain?: boolean;
   /** set when an approval request was opened for this denial */
   approvalId?: string;
+  /** the run whose ephemeral token made the request (identity is then the token's parent) */
+  run?: string;
 }
 
 export interface Alert {
@@ -38,9 +40,14 @@ export interface TunnelEvent {
   durationMs: number;
 }
 
-/** The audit helper's sink shape, accepted without importing src/audit. */
+/** The audit sink's shape (src/audit), accepted without importing it. */
 export interface AuditSink {
-  record(kind: string, actor: string, data: unknown): void | Promise<void>;
+  record(
+    kind: "gate.decision" | "gate.alert" | "policy.load" | "approval" | "login" | "sandbox.run",
+    actor: string | { identity: string; ip?: string },
+    data: Record<string, unknown>,
+  ): Promise<unknown>;
+  close?(): Promise<void>;
 }
 
 interface BusEvents {

@@ -220,7 +220,19 @@ ${extra}`;
       assert.match(again.text, new RegExp(`X-Corral-Approval: ${id}`), "same pending request");
       const out = capture();
       const code = await main(
-        ["approve", id, "--for", "1s", "--admin", `127.0.0.1:${g.adminPort}`, "--actor", "tester"],
+        // The token comes from the gate's state dir (admin.token), as an operator's would.
+        [
+          "approve",
+          id,
+          "--for",
+          "1s",
+          "--admin",
+          `127.0.0.1:${g.adminPort}`,
+          "--actor",
+          "tester",
+          "--state",
+          join(dir, "state"),
+        ],
         { stdout: out.stream, stderr: out.stream },
       );
       assert.equal(code, 0, out.text());
@@ -231,20 +243,28 @@ ${extra}`;
       assert.equal((await rawRequest(g.proxyPort, get("ask.test"))).status, 403, "grant expired");
       const d = capture();
       assert.equal(
-        await main(["deny", id, "--admin", `127.0.0.1:${g.adminPort}`], { stdout: d.stream, stderr: d.stream }),
+        await main(["deny", id, "--admin", `127.0.0.1:${g.adminPort}`], {
+          stdout: d.stream,
+          stderr: d.stream,
+          env: { ...process.env, CORRAL_GATE_ADMIN_TOKEN: g.gate.adminToken },
+        }),
         0,
         d.text(),
       );
       assert.match(d.text(), /denied/);
       const missing = capture();
       assert.equal(
-        await main(["approve", "abcdef", "--admin", `127.0.0.1:${g.adminPort}`], {
+        await main(["approve", "abcdef", "--admin", `127.0.0.1:${g.adminPort}`, "--state", join(dir, "state")], {
           stdout: missing.stream,
           stderr: missing.stream,
         }),
         1,
       );
-      const list = (await (await fetch(`http://127.0.0.1:${g.adminPort}/approvals`)).json()) as {
+      const list = (await (
+        await fetch(`http://127.0.0.1:${g.adminPort}/approvals`, {
+          headers: { authorization: `Bearer ${g.gate.adminToken}` },
+        })
+      ).json()) as {
         requests: { id: string; status: string }[];
       };
       assert.equal(list.requests.find((r) => r.id === id)?.status, "denied");
@@ -290,7 +310,10 @@ ${extra}`;
       assert.equal(rebound.status, 421, "a DNS-rebound page cannot use the admin API");
       const events: string[] = [];
       const ac = new AbortController();
-      const stream = fetch(`${base}/events`, { signal: ac.signal }).then(async (res) => {
+      const stream = fetch(`${base}/events`, {
+        signal: ac.signal,
+        headers: { authorization: `Bearer ${g.gate.adminToken}` },
+      }).then(async (res) => {
         const reader = res.body!.getReader();
         while (true) {
           const { value, done } = await reader.read();

@@ -10,17 +10,22 @@ import type { Logger } from "pino";
 import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
 import { createAdminServer, listenAdmin } from "./admin.ts";
+import { ensureAdminToken } from "./admin-token.ts";
 import { Approvals } from "./approvals.ts";
+import type { RelayPayload } from "./cluster.ts";
 import type { GateContext, Snapshot } from "./context.ts";
 import { Detector } from "./detect.ts";
 import { Resolver } from "./dns/resolver.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { parseUpstream } from "./dns/upstream.ts";
+import { EphemeralIdentities } from "./ephemeral.ts";
 import { type Alert, type AuditSink, type DecisionEvent, EventBus } from "./events.ts";
 import { LearnStore } from "./learn.ts";
 import { limitsFrom } from "./limits.ts";
-import { alertFields, createLogger, decisionFields, tunnelFields } from "./log.ts";
+import { alertFields, createLogger, logDecision, tunnelFields } from "./log.ts";
 import { GateMetrics } from "./metrics.ts";
+import { hostForm } from "./names.ts";
+import { diffSummary, policyDiff } from "./policy-diff.ts";
 import { buildIndex } from "./policy-index.ts";
 import { ProxyServer } from "./proxy/server.ts";
 import type { Floor } from "./ssrf.ts";
@@ -55,6 +60,12 @@ export interface GateOptions {
   worker?: number;
   /** where /metrics gets its text when it should cover more than this process */
   metricsText?: () => Promise<string>;
+  /** the admin API's bearer token; default $CORRAL_GATE_ADMIN_TOKEN, else <state_dir>/admin.token */
+  adminToken?: string;
+  /** serve /metrics without the admin token (default true) */
+  metricsPublic?: boolean;
+  /** with --workers: how this worker reaches the others (run identities, audit records) */
+  relay?: { send(to: "all" | number, payload: RelayPayload): void; on(handler: (p: RelayPayload) => void): void };
 }
 
 function selfAddresses(bound: ListenAddr[]): Floor["self"] {
@@ -77,6 +88,9 @@ export class Gate {
   readonly approvals: Approvals;
   readonly learn: LearnStore;
   readonly logger: Logger;
+  readonly ephemeral: EphemeralIdentities;
+  /** what the admin API expects in `Authorization: Bearer …` */
+  readonly adminToken: string;
   addresses: { proxy?: ListenAddr; dns?: ListenAddr; admin?: ListenAddr } = {};
   private loaded: LoadedPolicy;
   private snap: Snapshot;
@@ -100,6 +114,26 @@ export class Gate {
     const stateDir = opts.stateDir ?? opts.loaded.policy.gate.state_dir;
     this.approvals = new Approvals(stateDir);
     this.learn = new LearnStore(stateDir, opts.worker);
+    this.ephemeral = new EphemeralIdentities(opts.now ?? Date.now);
+    let admin: { token: string; source: string };
+    try {
+      admin = opts.adminToken
+        ? { token: opts.adminToken, source: "option" }
+        : ensureAdminToken(opts.env ?? process.env, stateDir);
+    } catch (err) {
+      // A read-only state dir (a locked-down container) must not keep the gate from starting.
+      this.logger.warn(
+        { "event.action": "admin-token", "error.message": (err as Error).message },
+        "cannot write the admin token file",
+      );
+      admin = ensureAdminToken({}, undefined);
+    }
+    this.adminToken = admin.token;
+    if (admin.source === "memory" && opts.serve?.admin !== false)
+      this.logger.warn(
+        { "event.action": "admin-token" },
+        "admin token kept in memory only: set gate.state_dir (or $CORRAL_GATE_ADMIN_TOKEN) so corral approve/ui/run can authenticate",
+      );
     this.snap = this.buildSnapshot(opts.loaded);
     this.resolverRef = this.buildResolver(opts.loaded);
     this.detector = this.buildDetector(opts.loaded);
@@ -121,6 +155,7 @@ export class Gate {
         env: this.opts.env ?? process.env,
         serviceMap: this.opts.serviceMap,
         self: this.self,
+        ephemeral: this.ephemeral,
       }),
       grants: [],
       limits: limitsFrom(loaded.policy.gate),
@@ -194,8 +229,17 @@ export class Gate {
         approvals: this.approvals,
         ready: () => this.ready,
         policyHash: () => this.loaded.hash,
-        approve: (id, forMs, actor) => this.decideApproval(id, "approve", actor, forMs),
-        deny: (id, actor) => this.decideApproval(id, "deny", actor),
+        approve: (id, forMs, actor, ip) => this.decideApproval(id, "approve", actor, forMs, ip),
+        deny: (id, actor, ip) => this.decideApproval(id, "deny", actor, 0, ip),
+        token: this.adminToken,
+        metricsPublic: this.opts.metricsPublic ?? true,
+        mintRun: (parent, run, ttlMs) => this.mintRun(parent, run, ttlMs),
+        releaseRun: (token) => {
+          const digest = this.ephemeral.release(token);
+          if (digest) this.opts.relay?.send("all", { kind: "run-del", digest });
+          return digest !== undefined;
+        },
+        ...(this.opts.audit ? { appendAudit: (kind, actor, data) => this.opts.audit!.record(kind, actor, data) } : {}),
       });
       const a = await listenAdmin(this.admin, l.host, l.port);
       this.addresses.admin = { host: a.address, port: a.port };
@@ -212,7 +256,9 @@ export class Gate {
     if (this.opts.watch && this.opts.policyFile) this.watchPolicy(this.opts.policyFile);
     // Another worker (or a restart) may decide approvals: follow the file.
     this.approvals.watch();
+    this.opts.relay?.on((p) => this.onRelay(p));
     this.ready = true;
+    this.auditPolicyLoad(undefined, this.loaded, this.opts.policyFile);
     this.logger.info(
       {
         "event.action": "gate-start",
@@ -225,7 +271,74 @@ export class Gate {
     );
   }
 
-  private decideApproval(id: string, verb: "approve" | "deny", actor: string, forMs = 0) {
+  /** A run's own token, decided as `parent`: only identities the operator gave a token_env. */
+  private mintRun(parent: string, run: string, ttlMs: number): { token: string; expires: number } {
+    const ident = this.loaded.policy.identities[parent];
+    if (!ident?.token_env) throw new Error(`'${parent}' is not an identity with token_env in the policy`);
+    const minted = this.ephemeral.mint(parent, run, ttlMs);
+    this.opts.relay?.send("all", { kind: "run-add", digest: minted.digest, parent, run, expires: minted.expires });
+    this.logger.info(
+      {
+        "event.action": "run-identity-minted",
+        "corral.identity": parent,
+        "corral.run": run,
+        "corral.expires": minted.expires,
+      },
+      `run ${run} gets an identity as ${parent}`,
+    );
+    return { token: minted.token, expires: minted.expires };
+  }
+
+  private onRelay(p: RelayPayload): void {
+    if (p.kind === "run-add") this.ephemeral.adopt(p.digest, { parent: p.parent, run: p.run, expires: p.expires });
+    else if (p.kind === "run-del") this.ephemeral.forget(p.digest);
+    else if (p.kind === "audit" && this.opts.audit) {
+      const r = p.record;
+      void this.opts.audit
+        .record(r.kind as "gate.decision", r.actor, r.data)
+        .catch((err: Error) => this.auditFailed(err));
+    }
+  }
+
+  /** Whether decisions are audited: here, or (another worker) by worker 1, which holds the log. */
+  private get audits(): boolean {
+    return this.opts.audit !== undefined || (this.opts.relay !== undefined && this.loaded.policy.audit !== undefined);
+  }
+
+  /** Decisions and alerts: into the log here, or to worker 1, which holds it. */
+  private auditRecord(
+    kind: "gate.decision" | "gate.alert",
+    actor: string | { identity: string; ip?: string },
+    data: Record<string, unknown>,
+  ): void {
+    if (this.opts.audit) {
+      void this.opts.audit.record(kind, actor, data).catch((err: Error) => this.auditFailed(err));
+    } else if (this.audits) this.opts.relay?.send(1, { kind: "audit", record: { kind, actor, data } });
+  }
+
+  private auditPolicyLoad(previous: LoadedPolicy | undefined, next: LoadedPolicy, file: string | undefined): void {
+    const diff = policyDiff(previous?.policy, next.policy);
+    void this.opts.audit
+      ?.record("policy.load", "corral", {
+        file: file ?? next.file,
+        sha256: next.hash,
+        ok: true,
+        outcome: "success",
+        reload: previous !== undefined,
+        previous_sha256: previous?.hash ?? null,
+        diff: { ...diff, summary: diffSummary(diff) },
+      })
+      .catch((err: Error) => this.auditFailed(err));
+  }
+
+  private auditFailedOnce = false;
+  private auditFailed(err: Error): void {
+    if (this.auditFailedOnce) return;
+    this.auditFailedOnce = true;
+    this.logger.error({ "event.action": "audit-failed", "error.message": err.message }, "audit log write failed");
+  }
+
+  private decideApproval(id: string, verb: "approve" | "deny", actor: string, forMs = 0, ip?: string) {
     const now = this.ctx.now();
     const r = verb === "approve" ? this.approvals.approve(id, forMs, actor, now) : this.approvals.deny(id, actor, now);
     const destination = `${r.name ?? r.ip}${r.port ? `:${r.port}` : ""}`;
@@ -241,30 +354,40 @@ export class Gate {
       `approval ${id} ${r.status}`,
     );
     this.bus.emit("approval", { time: now, id, status: r.status, actor, identity: r.identity, destination });
-    void this.opts.audit?.record("approval", actor, {
-      id,
-      status: r.status,
-      identity: r.identity,
-      destination,
-      expires: r.expires,
-    });
+    void this.opts.audit
+      ?.record("approval", ip ? { identity: actor, ip } : actor, {
+        request: id,
+        approved: r.status === "approved",
+        status: r.status,
+        user: actor,
+        identity: r.identity,
+        destination,
+        expires: r.expires ?? null,
+      })
+      .catch((err: Error) => this.auditFailed(err));
     return r;
   }
 
   private publish(ev: DecisionEvent): void {
     const d = ev.decision;
     if (d.approvable && d.verdict === "deny" && ev.identity !== undefined && ev.transport !== "dns") {
-      ev.approvalId = this.approvals.request(ev.identity, { name: d.name, ip: ev.ip, port: ev.port }, ev.time);
+      // An address literal (`CONNECT 127.0.0.1:9`) arrives as ev.name with no d.name: the grant
+      // must name that address, in the form decide() compares (ipaddr's toString).
+      let ip = ev.ip;
+      if (d.name === undefined && ip === undefined && ev.name !== undefined) {
+        const f = hostForm(ev.name);
+        if (f.kind === "ip") ip = f.addr.toString();
+      }
+      ev.approvalId = this.approvals.request(ev.identity, { name: d.name, ip, port: ev.port }, ev.time);
     }
     if (d.mode === "learn" && d.verdict === "allow" && ev.identity !== undefined) {
       // DNS names are kept without a port; suggest drops them where the proxy saw the port.
       this.learn.record(ev.identity, d.name ?? ev.ip ?? ev.name ?? "?", ev.transport === "dns" ? undefined : ev.port);
     }
-    const fields = decisionFields(ev);
-    this.logger.info(fields, `${d.verdict} ${ev.name ?? ev.ip ?? ""}${ev.port ? `:${ev.port}` : ""} ${d.reason}`);
+    logDecision(this.logger, ev);
     this.metrics.decision(ev);
     this.bus.emit("decision", ev);
-    void this.opts.audit?.record("decision", ev.identity ?? ev.sourceIp, fields);
+    if (this.audits) this.auditDecision(ev);
     if (ev.identity === undefined) return;
     const alerts = this.detector.observe({
       time: ev.time,
@@ -277,12 +400,35 @@ export class Gate {
     for (const a of alerts) this.alert(a);
   }
 
+  private auditDecision(ev: DecisionEvent): void {
+    const d = ev.decision;
+    const data: Record<string, unknown> = {
+      decision: d.mode !== "enforce" && d.wouldDeny ? "report" : d.verdict,
+      host: d.name ?? ev.name ?? ev.ip ?? "?",
+      port: ev.port ?? null,
+      protocol: ev.transport,
+      rule: d.rule.name,
+      reason: d.reason,
+    };
+    if (ev.ip !== undefined) data.ip = ev.ip;
+    if (ev.run !== undefined) data.run = ev.run;
+    if (ev.approvalId !== undefined) data.approval = ev.approvalId;
+    const actor = { identity: ev.identity ?? "unknown", ip: ev.sourceIp };
+    // Allowed decisions resolve when their aggregate minute is written: never awaited here.
+    this.auditRecord("gate.decision", actor, data);
+  }
+
   private alert(a: Alert): void {
     const level = a.kind === "first_seen" ? "info" : "warn";
     this.logger[level]({ ...alertFields(a) }, a.message);
     this.metrics.alerts.inc({ kind: a.kind });
     this.bus.emit("alert", a);
-    void this.opts.audit?.record("alert", a.identity, a);
+    this.auditRecord("gate.alert", a.identity, {
+      alert: a.kind,
+      detail: a.message,
+      value: a.value,
+      threshold: a.threshold,
+    });
     const hook = this.loaded.policy.gate.alerts.webhook;
     if (hook && a.kind !== "first_seen" && this.webhooksInFlight < 16) {
       this.webhooksInFlight++;
@@ -337,6 +483,16 @@ export class Gate {
         "policy reload failed; keeping the last good policy",
       );
       this.bus.emit("policy", { time: this.ctx.now(), ok: false, error: message });
+      void this.opts.audit
+        ?.record("policy.load", "corral", {
+          file,
+          ok: false,
+          outcome: "failure",
+          reload: true,
+          error: message.slice(0, 4000),
+          kept_sha256: this.loaded.hash,
+        })
+        .catch((e: Error) => this.auditFailed(e));
       return false;
     }
     if (next.hash === this.loaded.hash) return true;
@@ -350,6 +506,7 @@ export class Gate {
     }
     if (JSON.stringify(next.policy.gate.alerts) !== JSON.stringify(this.loaded.policy.gate.alerts))
       this.detector = this.buildDetector(next);
+    const previous = this.loaded;
     this.loaded = next;
     this.snap = snap;
     this.metrics.reloads.inc({ result: "ok" });
@@ -358,7 +515,7 @@ export class Gate {
       "policy reloaded",
     );
     this.bus.emit("policy", { time: this.ctx.now(), ok: true, hash: next.hash });
-    void this.opts.audit?.record("policy", "gate", { hash: next.hash, file });
+    this.auditPolicyLoad(previous, next, file);
     return true;
   }
 

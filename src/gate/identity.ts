@@ -9,6 +9,8 @@ import { canonical } from "./ssrf.ts";
 export interface Caller {
   identity: string | undefined;
   via: "token" | "service" | "source" | "none";
+  /** the run an ephemeral token was minted for: taken from the token, never from a header */
+  run?: string;
 }
 
 /** The credential in `Proxy-Authorization: Bearer t` or `Basic base64(user:t)` (password, or user when no password). */
@@ -41,8 +43,12 @@ export function resolveCaller(index: PolicyIndex, sourceIp: string, proxyAuthori
   const token = tokenFromHeader(proxyAuthorization);
   if (token !== undefined) {
     const name = tokenIdentity(index, token);
+    if (name) return { identity: name, via: "token" };
+    const run = index.ephemeral?.lookup(token);
+    // Decided as the parent's rules: a reload that removes the parent leaves it default-denied.
+    if (run) return { identity: run.parent, via: "token", run: run.run };
     // A wrong token is not silently downgraded to the source identity.
-    return name ? { identity: name, via: "token" } : { identity: undefined, via: "none" };
+    return { identity: undefined, via: "none" };
   }
   let memo = bySource.get(index);
   if (!memo) {

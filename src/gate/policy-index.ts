@@ -3,6 +3,7 @@
 import ipaddr from "ipaddr.js";
 import { type Destination, parseDestination } from "../policy/destination.ts";
 import type { Policy } from "../policy/schema.ts";
+import type { EphemeralIdentities } from "./ephemeral.ts";
 import { type Cidr, type Floor, parseFloor } from "./ssrf.ts";
 
 export type Mode = "enforce" | "report" | "learn";
@@ -27,6 +28,8 @@ export interface PolicyIndex {
   serviceAddrs: Map<string, string>;
   floor: Floor;
   denyAnswer: "nxdomain" | "refused";
+  /** per-run tokens minted at the admin API; outlive policy reloads, so shared, not rebuilt */
+  ephemeral?: EphemeralIdentities;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -54,6 +57,7 @@ export interface IndexOptions {
   /** service name → address(es) */
   serviceMap?: Record<string, string | string[]>;
   self?: Floor["self"];
+  ephemeral?: EphemeralIdentities;
 }
 
 export function buildIndex(policy: Policy, opts: IndexOptions = {}): PolicyIndex {
@@ -107,6 +111,7 @@ export function buildIndex(policy: Policy, opts: IndexOptions = {}): PolicyIndex
     serviceAddrs,
     floor: parseFloor(policy.floor.allow_ranges, opts.self ?? []),
     denyAnswer: policy.dns.deny_answer,
+    ...(opts.ephemeral ? { ephemeral: opts.ephemeral } : {}),
   };
 }
 

@@ -60,3 +60,16 @@ test("zones match services by glob and by labels", () => {
   );
   assert.equal(policy.zones.data!.labels!.tier, "data");
 });
+
+test("paths in the policy are relative to the policy file, resolved at load", () => {
+  const { policy } = parsePolicy(
+    "version: 1\ngate: { state_dir: state }\naudit: { path: log, checkpoint: { key: ../keys/a.key } }\nui: { state_dir: /abs/ui, tls: { cert: c.pem, key: k.pem } }\n",
+    "corral.yaml",
+    "/srv/stack",
+  );
+  assert.equal(policy.gate.state_dir, "/srv/stack/state");
+  assert.equal(policy.audit!.path, "/srv/stack/log");
+  assert.equal(policy.audit!.checkpoint!.key, "/srv/keys/a.key");
+  assert.equal(policy.ui!.state_dir, "/abs/ui");
+  assert.deepEqual(policy.ui!.tls, { cert: "/srv/stack/c.pem", key: "/srv/stack/k.pem" });
+});

@@ -34,7 +34,33 @@ export function parsePolicy(text: string, file: string, baseDir = dirname(resolv
   if (!parsed.success) throw new PolicyError(zodIssuesToProblems(policySchema, parsed.error.issues, src));
   const problems = checkPolicy(parsed.data, src, baseDir);
   if (problems.length > 0) throw new PolicyError(problems);
-  return { policy: parsed.data, file, hash: createHash("sha256").update(text).digest("hex") };
+  return {
+    policy: withAbsolutePaths(parsed.data, baseDir),
+    file,
+    hash: createHash("sha256").update(text).digest("hex"),
+  };
+}
+
+/**
+ * Files the policy names (state, audit log and key, TLS) are relative to the policy file, not
+ * to wherever a command happens to run: resolved once here so the gate, `corral approve`,
+ * `corral ui` and `corral run` all find the same state directory and admin token.
+ */
+function withAbsolutePaths(policy: Policy, baseDir: string): Policy {
+  const abs = (p: string) => resolve(baseDir, p);
+  const out: Policy = { ...policy, gate: { ...policy.gate } };
+  if (policy.gate.state_dir) out.gate.state_dir = abs(policy.gate.state_dir);
+  if (policy.audit) {
+    out.audit = { ...policy.audit, path: abs(policy.audit.path) };
+    if (policy.audit.checkpoint)
+      out.audit.checkpoint = { ...policy.audit.checkpoint, key: abs(policy.audit.checkpoint.key) };
+  }
+  if (policy.ui) {
+    out.ui = { ...policy.ui };
+    if (policy.ui.state_dir) out.ui.state_dir = abs(policy.ui.state_dir);
+    if (policy.ui.tls) out.ui.tls = { cert: abs(policy.ui.tls.cert), key: abs(policy.ui.tls.key) };
+  }
+  return out;
 }
 
 export async function loadPolicy(path: string): Promise<LoadedPolicy> {

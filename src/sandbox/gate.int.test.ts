@@ -3,7 +3,7 @@
 // and end to end through `corral run` against the real gate started as its own process.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { connect, createServer } from "node:net";
@@ -142,6 +142,8 @@ describe("network: gate", { skip }, () => {
     let deniedUrl = "";
     let logFile = "";
     let policyFile = "";
+    let auditKey = "";
+    let runId = "";
 
     before(async () => {
       tmp = await mkdtemp(join(tmpdir(), "corral-gate-run-"));
@@ -158,6 +160,12 @@ describe("network: gate", { skip }, () => {
       const [proxy, dns, admin, upstream] = [await freePort(), await freePort(), await freePort(), await freePort()];
       logFile = join(tmp, "gate.log");
       policyFile = join(tmp, "corral.yaml");
+      auditKey = join(tmp, "keys", "audit.key");
+      mkdirSync(join(tmp, "keys"), { mode: 0o700 });
+      assert.equal(
+        await main(["audit", "keygen", "--key", auditKey], { stdout: new PassThrough(), stderr: new PassThrough() }),
+        0,
+      );
       writeFileSync(
         policyFile,
         `version: 1
@@ -171,6 +179,10 @@ floor:
 dns: { upstreams: ["127.0.0.1:${upstream}"], timeout: 500ms, retries: 0 }
 gate:
   listen: { proxy: "127.0.0.1:${proxy}", dns: "127.0.0.1:${dns}", admin: "127.0.0.1:${admin}" }
+  state_dir: ${JSON.stringify(join(tmp, "state"))}
+audit:
+  path: audit
+  checkpoint: { key: ${JSON.stringify(auditKey)} }
 sandbox:
   profiles:
     plugin:
@@ -206,7 +218,7 @@ sandbox:
       if (tmp) await rm(tmp, { recursive: true, force: true });
     });
 
-    test("corral run --identity: allowed name works, denied fails, the gate logs both with the identity", async () => {
+    test("corral run gets its own token: allowed works, denied fails, the gate logs both with identity and run", async () => {
       const stderr = new PassThrough();
       let err = "";
       stderr.on("data", (b: Buffer) => {
@@ -220,8 +232,6 @@ sandbox:
           policyFile,
           "--profile",
           "plugin",
-          "--identity",
-          "plugin-runs",
           "--format",
           "json",
           "--",
@@ -238,7 +248,8 @@ sandbox:
           env: {
             PATH: process.env.PATH,
             HOME: tmp,
-            CORRAL_PLUGIN_TOKEN: "plugin-token-xyz",
+            // No shared token: the identity (the first with token_env) comes from a token the
+            // gate mints for this run, found via the admin token in the gate's state_dir.
             CORRAL_CGROUP_PARENT: CGROUP_PARENT,
           },
           cwd: tmp,
@@ -269,6 +280,44 @@ sandbox:
       assert.equal(allowLine?.["corral.verdict"], "allow");
       assert.equal(denyLine?.["corral.identity"], "plugin-runs");
       assert.equal(denyLine?.["corral.verdict"], "deny");
+      assert.match(report.id, /^[0-9a-f]{12}$/);
+      runId = report.id;
+      assert.equal(allowLine?.["corral.run"], report.id);
+      assert.equal(denyLine?.["corral.run"], report.id);
+    });
+
+    test("the run is in the gate's audit log (reported through the admin API): verify passes, query shows it", async () => {
+      assert.ok(runId, "needs the run above");
+      // Stop the gate: it closes the log with a signed checkpoint.
+      gate?.kill("SIGTERM");
+      if (gate && gate.exitCode === null) await new Promise((r) => gate?.once("exit", r));
+      const auditDir = join(tmp, "audit");
+      let out = "";
+      const stdout = new PassThrough().on("data", (b: Buffer) => {
+        out += b.toString();
+      });
+      const verify = await main(["audit", "verify", "--dir", auditDir, "--key", `${auditKey}.pub`, "--strict"], {
+        stdout,
+        stderr: stdout,
+      });
+      assert.equal(verify, 0, out);
+      out = "";
+      assert.equal(
+        await main(["audit", "query", "--dir", auditDir, "--kind", "sandbox.run", "--format", "json"], {
+          stdout,
+          stderr: stdout,
+        }),
+        0,
+        out,
+      );
+      const runs = out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { actor: { identity: string }; data: Record<string, unknown> });
+      assert.equal(runs.length, 1, out);
+      assert.equal(runs[0]?.data.run, runId);
+      assert.equal(runs[0]?.data.profile, "plugin");
+      assert.equal(runs[0]?.data.exitCode, 0);
     });
   });
 });

@@ -151,7 +151,7 @@ before(async () => {
   const ui = await createUiServer({
     stateDir: state.dir,
     graph: graphInput,
-    gate: new GateClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}` }),
+    gate: new GateClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}`, stateDir: gateState }),
     audit,
     lockout: { lockMs: 60_000 },
     log: () => {},

@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { Gate } from "../gate/gate.ts";
 import { parsePolicy } from "../policy/index.ts";
 import { EventHub } from "./event-hub.ts";
-import { GateClient, gateUrlFromListen } from "./gate-client.ts";
+import { GateClient, type GateError, gateUrlFromListen } from "./gate-client.ts";
 
 const POLICY = parsePolicy(
   "version: 1\nidentities:\n  agent: { source: [127.0.0.1/32] }\negress:\n  - { from: agent, allow: [pypi.org:443], approval: ask }\n",
@@ -35,7 +35,14 @@ test("the relay turns the gate's /events stream into hub events and reports its 
     listen: { admin: "127.0.0.1:0" },
     logger: pino({ level: "silent" }),
   });
-  const client = new GateClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}` });
+  const base = `http://127.0.0.1:${gate.addresses.admin!.port}`;
+  // Without the gate's admin token nothing but health answers.
+  await assert.rejects(new GateClient({ baseUrl: base }).listApprovals(), (e: GateError) => e.status === 401);
+  await assert.rejects(
+    new GateClient({ baseUrl: base, token: "0".repeat(64) }).listApprovals(),
+    (e: GateError) => e.status === 401,
+  );
+  const client = new GateClient({ baseUrl: base, token: gate.adminToken });
   const hub = new EventHub();
   try {
     client.relay(hub);

@@ -8,10 +8,12 @@
 //   GET  /approvals                  {requests: [{id, identity, name?|ip?, port?, created, status}]}
 //   POST /approvals/:id/approve      {"forMs": 3600000, "for": "1h", "actor": "ui:admin"} → 2xx
 //   POST /approvals/:id/deny         {"actor": "ui:admin"}                              → 2xx
-// The gate records approvals in its own audit log under the actor sent here. An optional bearer
-// token (CORRAL_GATE_ADMIN_TOKEN) is sent as `Authorization: Bearer …`.
+// The gate records approvals in its own audit log under the actor sent here. The gate's admin
+// token is sent as `Authorization: Bearer …`: CORRAL_GATE_ADMIN_TOKEN, else the gate's
+// <state_dir>/admin.token, read per request (the gate may start, and create it, after the UI).
 import { createParser } from "eventsource-parser";
 import { z } from "zod";
+import { findAdminToken } from "../gate/admin-token.ts";
 import type { EventHub } from "./event-hub.ts";
 import { parseGateEvent } from "./events.ts";
 
@@ -72,15 +74,19 @@ export class GateClient {
   private status: GateStatus;
   private abort: AbortController | undefined;
 
-  constructor(opts: { baseUrl: string; token?: string; timeoutMs?: number }) {
+  private readonly stateDir: string | undefined;
+
+  constructor(opts: { baseUrl: string; token?: string; stateDir?: string; timeoutMs?: number }) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.token = opts.token;
+    this.stateDir = opts.stateDir;
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.status = { url: this.baseUrl, connected: false };
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return this.token ? { ...extra, authorization: `Bearer ${this.token}` } : extra;
+    const token = this.token ?? findAdminToken({}, this.stateDir);
+    return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -312,7 +312,8 @@ egress:
       stateDir: gateState,
       logger: (await import("pino")).pino({ level: "silent" }),
     });
-    const client = new GateClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}` });
+    // The admin token is read from the gate's state dir (admin.token), as `corral ui` does.
+    const client = new GateClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}`, stateDir: gateState });
     h = await harness({ gate: client });
     s = await login(h.ui);
   });

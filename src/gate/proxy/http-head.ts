@@ -127,6 +127,8 @@ const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
   "proxy-authorization",
+  // the sandbox bridge's run label: meant for the gate, never for the destination
+  "x-corral-run",
   "proxy-authenticate",
   "proxy-connection",
   "te",

@@ -2,18 +2,62 @@
 // it once through the gate's resolver, decide again on EVERY address (floor, CIDR rules), and
 // hand back the one checked address. Nothing resolves the name a second time.
 import type { GateContext } from "../context.ts";
-import { type Decision, decide, FLOOR_RULE } from "../decide.ts";
+import { type Decision, decide, FLOOR_RULE, type Grant } from "../decide.ts";
+import { decideName } from "../dns/decide-memo.ts";
 import { hostForm } from "../names.ts";
 import type { PolicyIndex } from "../policy-index.ts";
 import { type Addr, canonical, formatAddr } from "../ssrf.ts";
 
 export type Route =
-  | { decision: Decision; addr: Addr; name?: string }
-  | { decision: Decision; addr?: undefined; name?: string; status: number };
+  | { decision: Decision; addr: Addr; name?: string /** formatAddr(addr), when known */; addrText?: string }
+  | { decision: Decision; addr?: undefined; addrText?: undefined; name?: string; status: number };
 
 function hasAddressRules(index: PolicyIndex, identity: string | undefined): boolean {
   if (identity === undefined) return false;
   return (index.rules.get(identity) ?? []).some((r) => r.allow.some((d) => d.host.kind === "cidr"));
+}
+
+// Literal destinations need no resolution, so their route is a pure function of the policy
+// snapshot, identity, host and port: kept per snapshot (the index object is the generation),
+// unless the decision went as far as the grants (those depend on approvals and the clock).
+const LITERAL_MAX = 8192;
+const literalRoutes = new WeakMap<PolicyIndex, Map<string, Route>>();
+const GRANT_DEPENDENT = new Set([
+  "not in allow list",
+  "learn mode: recorded",
+  "report mode: would deny (not in allow list)",
+  "allowed by an approved request",
+]);
+
+function literalRoute(
+  index: PolicyIndex,
+  identity: string | undefined,
+  host: string,
+  port: number,
+  dctx: { grants: readonly Grant[]; now: number },
+): Route | undefined {
+  let memo = literalRoutes.get(index);
+  if (!memo) {
+    memo = new Map();
+    literalRoutes.set(index, memo);
+  }
+  const key = `${identity === undefined ? "\u0001" : identity}\u0000${port}\u0000${host}`;
+  const known = memo.get(key);
+  if (known) return known;
+  const form = hostForm(host);
+  if (form.kind !== "ip") return undefined;
+  const decision = decide(index, identity, { ip: form.addr, port }, dctx);
+  let r: Route;
+  if (decision.verdict === "allow") {
+    const addr = canonical(form.addr);
+    r = { decision, addr, addrText: formatAddr(addr) };
+  } else r = { decision, status: 403 };
+  if (!GRANT_DEPENDENT.has(decision.reason)) {
+    if (memo.size >= LITERAL_MAX) memo.clear();
+    Object.freeze(decision);
+    memo.set(key, Object.freeze(r));
+  }
+  return r;
 }
 
 export async function route(
@@ -24,12 +68,9 @@ export async function route(
 ): Promise<Route> {
   const snap = ctx.snapshot();
   const dctx = { grants: snap.grants, now: ctx.now() };
-  const form = hostForm(host);
-  if (form.kind === "ip") {
-    const decision = decide(snap.index, identity, { ip: form.addr, port }, dctx);
-    return decision.verdict === "allow" ? { decision, addr: canonical(form.addr) } : { decision, status: 403 };
-  }
-  const first = decide(snap.index, identity, { name: host, port }, dctx);
+  const literal = literalRoute(snap.index, identity, host, port, dctx);
+  if (literal) return literal;
+  const first = decideName(snap.index, identity, host, port, dctx);
   if (first.verdict === "deny" && (first.rule.id === "floor" || !hasAddressRules(snap.index, identity)))
     return { decision: first, status: 403, name: first.name };
   const name = first.name;

@@ -9,6 +9,7 @@ import type { DecisionEvent, TunnelEvent } from "../events.ts";
 import { resolveCaller } from "../identity.ts";
 import { ConnectionCounter, RateLimiter } from "../limits.ts";
 import { type Addr, formatAddr } from "../ssrf.ts";
+import { batchWrites } from "./batch.ts";
 import { BodyReader } from "./body.ts";
 import {
   endToEndHeaders,
@@ -235,6 +236,8 @@ class ClientConnection {
     port: number,
     started: number,
     addr?: Addr,
+    run?: string,
+    addrText?: string,
   ): DecisionEvent {
     const ev: DecisionEvent = {
       time: this.ctx.now(),
@@ -246,7 +249,8 @@ class ClientConnection {
       decision,
       latencyMs: performance.now() - started,
     };
-    if (addr) ev.ip = formatAddr(addr);
+    if (addr) ev.ip = addrText ?? formatAddr(addr);
+    if (run !== undefined) ev.run = run;
     this.ctx.publish(ev);
     return ev;
   }
@@ -277,10 +281,12 @@ class ClientConnection {
       req.port,
       started,
       r.addr,
+      caller.run,
+      r.addrText,
     );
     if (!r.addr) return this.deny(r, ev);
     if (req.kind === "connect") return this.connect(r, r.addr, req, caller.identity);
-    const upKey = `${caller.identity}|${formatAddr(r.addr)}|${req.port}|${req.host}`;
+    const upKey = `${caller.identity}|${r.addrText ?? formatAddr(r.addr)}|${req.port}|${req.host}`;
     await this.forward(upKey, r.addr, req.port, req.out, new BodyReader(req.framing), req.method, req.close);
   }
 
@@ -464,7 +470,7 @@ class ClientConnection {
       this.upstream = { sock: s, key };
     }
     const up = this.upstream.sock;
-    up.cork();
+    batchWrites(up);
     up.write(head);
     // Request body: what is already buffered, then the client stream, until framing says done.
     const pump = (): boolean => {
@@ -533,14 +539,10 @@ class ClientConnection {
         }
       };
       let responseDelimitedByClose = false;
-      // Corked: a response head and its body leave in one write (one syscall), not two.
+      // Corked until the end of the turn: a response head and its body leave in one write.
       const onUp = (d: Buffer) => {
-        this.sock.cork();
-        try {
-          relay(d);
-        } finally {
-          this.sock.uncork();
-        }
+        batchWrites(this.sock);
+        relay(d);
       };
       const relay = (d: Buffer) => {
         if (this.state === "closed") return;
@@ -610,7 +612,6 @@ class ClientConnection {
       up.on("close", onUpClose);
       this.sock.on("data", onClient);
       const bodyDone = pump();
-      up.uncork();
       if (bodyDone) this.sock.pause();
       else this.sock.resume();
     });

@@ -1,0 +1,58 @@
+// The compose overlay starts the gate with a generated command line: it must mean, to the real
+// `corral gate` parser, what the overlay intends — listen on the container's interfaces, name
+// each agent by its static address (--map), and apply that agent's zone egress rules.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parse } from "yaml";
+import { compileComposeOverlay } from "../compile/compose-overlay.ts";
+import { decide } from "../gate/decide.ts";
+import { parseListen } from "../gate/gate.ts";
+import { resolveCaller } from "../gate/identity.ts";
+import { buildIndex } from "../gate/policy-index.ts";
+import { readDeployment } from "../model/load.ts";
+import { loadPolicy } from "../policy/load.ts";
+import { PROJECT_ROOT } from "../testing/shared.ts";
+import { UsageError } from "./command.ts";
+import { parseGateArgs } from "./gate.ts";
+
+test("the compose overlay's gate command line parses with corral gate's own parser, with the meaning intended", async () => {
+  const dir = join(PROJECT_ROOT, "examples/superagi");
+  const { policy } = await loadPolicy(join(dir, "corral.yaml"));
+  const d = readDeployment([join(dir, "docker-compose.yml")], { env: {} });
+  const overlay = parse(compileComposeOverlay(policy, d)["compose.corral.yml"] ?? "", { logLevel: "silent" }) as {
+    services: Record<string, { command?: string[] }>;
+  };
+  const command = overlay.services["corral-gate"]?.command;
+  assert.ok(command, "the overlay has a gate service with a command");
+  assert.deepEqual(command.slice(0, 2), ["corral", "gate"]);
+
+  const parsed = parseGateArgs(command.slice(2), "/");
+  assert.equal(parsed.file, "/etc/corral/corral.yaml");
+  const proxy = parseListen(parsed.listen.proxy ?? "");
+  assert.equal(proxy.host, "0.0.0.0", "the proxy listens on the container's interfaces");
+  assert.ok(proxy.port > 0);
+  assert.deepEqual(parseListen(parsed.listen.dns ?? ""), { host: "0.0.0.0", port: 53 }, "Docker's dns: asks port 53");
+  assert.equal(parsed.listen.admin, undefined, "the admin API stays on the policy's loopback address");
+  assert.equal(parsed.workers, 1);
+  const celery = parsed.serviceMap.celery;
+  assert.equal(celery?.length, 1, "the agent is mapped by its static address");
+
+  // What the gate does with it: the agent is recognised by that address, and its zone's egress
+  // rules (agents → api.openai.com:443, approval: ask) decide.
+  const index = buildIndex(policy, { serviceMap: parsed.serviceMap });
+  const caller = resolveCaller(index, celery[0]!);
+  assert.deepEqual(caller, { identity: "celery", via: "service" });
+  assert.equal(decide(index, caller.identity, { name: "api.openai.com", port: 443 }).verdict, "allow");
+  const other = decide(index, caller.identity, { name: "evil.example", port: 443 });
+  assert.equal(other.verdict, "deny");
+  assert.equal(other.approvable, true);
+  assert.equal(resolveCaller(index, "10.99.99.99").identity, undefined, "unmapped sources have no identity");
+});
+
+test("gate arguments: bad listen addresses and maps are usage errors", () => {
+  assert.throws(() => parseGateArgs(["--proxy", "3128"], "/"), UsageError);
+  assert.throws(() => parseGateArgs(["--map", "celery"], "/"), UsageError);
+  assert.throws(() => parseGateArgs(["--workers", "0"], "/"), UsageError);
+  assert.throws(() => parseGateArgs(["--bogus"], "/"), UsageError);
+});
