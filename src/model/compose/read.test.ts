@@ -356,8 +356,10 @@ test(".env and process env: process env wins; unset → empty + one warning per 
   const warnings = d.diagnostics.filter((x) => /MISSING/.test(x.message));
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0]!.pos?.line, 5);
-  const noDotenv = composeFromText("services: {a: {image: a}}\n");
+  const noDotenv = composeFromText("services: {a: {image: $IMAGE_UNSET}}\n");
   assert.ok(noDotenv.diagnostics.some((x) => x.severity === "warning" && /no \.env/.test(x.message)));
+  const nothingUnset = composeFromText("services: {a: {image: '${IMG:-a}'}}\n");
+  assert.ok(!nothingUnset.diagnostics.some((x) => /no \.env/.test(x.message)), "no .env is fine when nothing is unset");
 });
 
 test("${VAR:?err} unset throws InputError at the value", () => {

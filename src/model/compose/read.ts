@@ -39,13 +39,6 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
   const dotenvPath = join(projectDir, ".env");
   const envLookup: Lookup = (n) => env[n];
   const dotenv = readDotenvFile(ctx, dotenvPath, envLookup);
-  if (!dotenv) {
-    diagnostics.push({
-      severity: "warning",
-      message: `no .env file in ${projectDir}; variables come from the environment only`,
-      hint: "create .env beside the compose file if the stack expects one",
-    });
-  }
   const lookup: Lookup = (n) => env[n] ?? dotenv?.[n];
 
   let model: Model | undefined;
@@ -54,6 +47,14 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
     model = model ? mergeModels(model, m) : m;
   }
   const merged = model!;
+  // A missing .env matters only when some variable was left without a value.
+  if (!dotenv && ctx.warnedVars.size > 0) {
+    diagnostics.unshift({
+      severity: "warning",
+      message: `no .env file in ${projectDir}; variables come from the environment only`,
+      hint: "create .env beside the compose file if the stack expects one",
+    });
+  }
 
   const project = normaliseProjectName(
     opts.projectName ?? lookup("COMPOSE_PROJECT_NAME") ?? merged.name?.value ?? basename(resolve(projectDir)),
