@@ -1,7 +1,7 @@
 // The checkpoint signing key: created by `corral audit keygen`, kept outside the log directory
 // (whoever can write the log must not be able to read the key that vouches for it).
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 
 export class AuditKeyError extends Error {
@@ -25,7 +25,8 @@ export function generateSigningKey(path: string, opts: { force?: boolean } = {})
   if (!opts.force)
     for (const p of [key, pub])
       if (existsSync(p)) throw new AuditKeyError(`${p} already exists`, "choose another --key path or pass --force");
-  if (!existsSync(dirname(key))) throw new AuditKeyError(`directory ${dirname(key)} does not exist`);
+  // A new key directory is private to its owner, like the key itself.
+  if (!existsSync(dirname(key))) mkdirSync(dirname(key), { recursive: true, mode: 0o700 });
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const flag = opts.force ? "w" : "wx";
   writeFileSync(key, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag });
@@ -59,7 +60,7 @@ export function loadSigningKey(path: string, logDir: string): SigningKey {
   } catch (err) {
     throw new AuditKeyError(
       `cannot read checkpoint key ${path}: ${(err as Error).message}`,
-      "create one with 'corral audit keygen --key PATH'",
+      `create one with 'corral audit keygen --key ${path}'`,
     );
   }
   if ((statSync(path).mode & 0o077) !== 0)

@@ -14,6 +14,12 @@ export function formatError(err: unknown, color: boolean): string {
     return `${paint(`${where}error: ${message}`, "red", color)}${hint}\n`;
   }
   if (err instanceof UsageError) return `corral: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ""}\n`;
+  // Errors made for people (a missing key, a held lock, no cgroup, a refused ruleset) carry a
+  // hint: print them as such, without a stack.
+  if (err instanceof Error && "hint" in err) {
+    const hint = (err as Error & { hint?: unknown }).hint;
+    return `corral: ${paint(err.message, "red", color)}${typeof hint === "string" && hint ? `\n  hint: ${hint}` : ""}\n`;
+  }
   const e = err as Error;
   return `corral: internal error: ${e?.stack ?? String(err)}\n`;
 }
