@@ -18,6 +18,7 @@ const { values, positionals } = parseArgs({
     seconds: { type: "string", default: "5" },
     prof: { type: "string" },
     log: { type: "string" },
+    "max-qps": { type: "string" },
   },
 });
 const what = positionals[0] ?? "dns";
@@ -114,7 +115,17 @@ gate:
     cleanup.push(() => stop(gate.child));
     await sleep(500);
   }
-  if (what === "dns" || what === "dnsmasq") {
+  if (what === "fwdns") {
+    // the order run.ts uses: forward load first, then DNS on the same gate
+    await run(
+      "wrk",
+      ["-t2", "-c64", `-d${SECS}s`, "-s", join(ROOT, "bench/gate/forward.lua"), `http://127.0.0.1:${proxyPort}`],
+      {
+        env: { ...process.env, TARGET: `127.0.0.2:${O}` },
+      },
+    );
+  }
+  if (what === "dns" || what === "dnsmasq" || what === "fwdns") {
     await run("dnsperf", ["-s", "127.0.0.1", "-p", String(dnsPort), "-d", queries, "-n", "1"]);
     const { stdout } = await run("dnsperf", [
       "-s",
@@ -131,6 +142,7 @@ gate:
       "500",
       "-t",
       "1",
+      ...(values["max-qps"] ? ["-Q", values["max-qps"]] : []),
     ]);
     console.log(
       what,

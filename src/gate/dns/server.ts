@@ -317,19 +317,19 @@ export async function startDnsServer(
   const sockets = new Set<net.Socket>();
   const onUdp = (udp: dgram.Socket) => {
     const out = new UdpOut(udp);
+    const send = (a: DnsReply | undefined, rinfo: dgram.RemoteInfo) => {
+      if (!a) return;
+      out.push(
+        a.wire && a.wire.length <= a.udpSize ? a.wire : encodeForUdp(a.packet ?? dns.decode(a.wire!), a.udpSize),
+        rinfo.port,
+        rinfo.address,
+      );
+    };
     return (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-      const send = (a: DnsReply | undefined) => {
-        if (!a) return;
-        out.push(
-          a.wire && a.wire.length <= a.udpSize ? a.wire : encodeForUdp(a.packet ?? dns.decode(a.wire!), a.udpSize),
-          rinfo.port,
-          rinfo.address,
-        );
-      };
       try {
         const a = answerQuery(ctx, msg, rinfo.address);
-        if (a instanceof Promise) a.then(send).catch(() => {});
-        else send(a);
+        if (a instanceof Promise) a.then((r) => send(r, rinfo)).catch(() => {});
+        else send(a, rinfo);
       } catch {}
     };
   };
