@@ -98,3 +98,20 @@ export function treeStats(pid: number): { rssKb: number; fds: number; pids: numb
   }
   return { rssKb, fds, pids };
 }
+
+/** dnsmasq as the DNS anchor: every name NXDOMAIN except allowed.test, forwarded to `upstreamPort`. */
+export function dnsmasqArgs(port: number, upstreamPort: number, dir: string): string[] {
+  return [
+    "-k",
+    "--conf-file=/dev/null",
+    `--port=${port}`,
+    "--listen-address=127.0.0.1",
+    "--bind-interfaces",
+    "--no-resolv",
+    "--no-hosts",
+    "--cache-size=10000",
+    `--pid-file=${dir}/dnsmasq.pid`,
+    "--address=/#/",
+    `--server=/allowed.test/127.0.0.1#${upstreamPort}`,
+  ];
+}

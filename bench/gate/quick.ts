@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { startDnsUpstream } from "../../src/gate/testkit.ts";
-import { freePort, ROOT, spawnReady, stop } from "./procs.ts";
+import { dnsmasqArgs, freePort, ROOT, spawnReady, stop } from "./procs.ts";
 
 const run = promisify(execFile);
 const { values, positionals } = parseArgs({
@@ -49,23 +49,7 @@ try {
   let dnsPort = gd;
   if (what === "dnsmasq") {
     dnsPort = await freePort();
-    const d = await spawnReady(
-      "dnsmasq",
-      [
-        "-k",
-        "--conf-file=/dev/null",
-        `--port=${dnsPort}`,
-        "--listen-address=127.0.0.1",
-        "--bind-interfaces",
-        "--no-resolv",
-        "--no-hosts",
-        "--cache-size=10000",
-        `--pid-file=${dir}/dnsmasq.pid`,
-        "--address=/#/",
-        `--server=/allowed.test/127.0.0.1#${upstream.port}`,
-      ],
-      null,
-    );
+    const d = await spawnReady("dnsmasq", dnsmasqArgs(dnsPort, upstream.port, dir), null);
     cleanup.push(() => stop(d.child));
     await sleep(300);
   } else if (what === "squid") {

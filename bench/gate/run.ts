@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { startDnsUpstream } from "../../src/gate/testkit.ts";
-import { freePort, ROOT, spawnReady, stop } from "./procs.ts";
+import { dnsmasqArgs, freePort, ROOT, spawnReady, stop } from "./procs.ts";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -238,23 +238,7 @@ Group nogroup
 
   // dnsmasq: everything NXDOMAIN except the allowed domain, forwarded to the same upstream
   const dm = await freePort();
-  const dnsmasq = await spawnReady(
-    "dnsmasq",
-    [
-      "-k",
-      "--conf-file=/dev/null",
-      `--port=${dm}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      "--cache-size=10000",
-      `--pid-file=${dir}/dnsmasq.pid`,
-      "--address=/#/",
-      `--server=/allowed.test/127.0.0.1#${upstream.port}`,
-    ],
-    null,
-  );
+  const dnsmasq = await spawnReady("dnsmasq", dnsmasqArgs(dm, upstream.port, dir), null);
   children.push(() => stop(dnsmasq.child));
   await sleep(300);
 

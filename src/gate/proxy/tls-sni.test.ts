@@ -1,33 +1,9 @@
 import assert from "node:assert/strict";
-import net from "node:net";
 import { test } from "node:test";
-import tls from "node:tls";
+import { captureClientHello } from "../testkit.ts";
 import { parseClientHello } from "./tls-sni.ts";
 
-/** A real ClientHello from node's TLS stack, captured by a plain TCP listener on loopback. */
-async function clientHello(servername?: string): Promise<Buffer> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  const got = new Promise<Buffer>((resolve) => {
-    server.once("connection", (s) => {
-      let buf = Buffer.alloc(0);
-      s.on("data", (d) => {
-        buf = Buffer.concat([buf, d]);
-        if (buf.length >= 5 && buf.length >= 5 + buf.readUInt16BE(3)) {
-          resolve(buf);
-          s.destroy();
-        }
-      });
-    });
-  });
-  const c = tls.connect({ host: "127.0.0.1", port, servername, rejectUnauthorized: false });
-  c.on("error", () => {});
-  const hello = await got;
-  c.destroy();
-  server.close();
-  return hello;
-}
+const clientHello = captureClientHello;
 
 test("SNI from a real ClientHello, and incomplete prefixes", async () => {
   const hello = await clientHello("api.example.com");
