@@ -16,6 +16,23 @@ function corral(args: string[], cwd: string, signal?: AbortSignal) {
   return { run: r.done, stdout: r.out, stderr: r.err };
 }
 
+/** Waits for a started `corral ui` to print its address, then logs in with the test password. */
+async function loginTo(cli: { stdout: () => string; stderr: () => string }) {
+  let url: string | undefined;
+  for (let i = 0; i < 200 && !url; i++) {
+    url = /dashboard on (http:\/\/\S+)/.exec(cli.stdout())?.[1];
+    if (!url) await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.ok(url, cli.stderr());
+  const login = await fetch(`${url}/api/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ password: TEST_PASSWORD }),
+  });
+  assert.equal(login.status, 200);
+  return { url, login };
+}
+
 test("'corral ui passwd' reads the password from stdin and stores only an scrypt hash", () => {
   const dir = mkdtempSync(join(tmpdir(), "corral-ui-cli-"));
   try {
@@ -78,18 +95,7 @@ test("'corral ui' serves the SuperAGI graph from the policy and compose file, re
       dir,
       abort.signal,
     );
-    let url: string | undefined;
-    for (let i = 0; i < 200 && !url; i++) {
-      url = /dashboard on (http:\/\/\S+)/.exec(cli.stdout())?.[1];
-      if (!url) await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.ok(url, cli.stderr());
-    const login = await fetch(`${url}/api/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ password: TEST_PASSWORD }),
-    });
-    assert.equal(login.status, 200);
+    const { url, login } = await loginTo(cli);
     const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
     const graph = (await (await fetch(`${url}/api/graph`, { headers: { cookie } })).json()) as {
       layout: { zones: { name: string }[]; counts: Record<string, number> };
@@ -148,18 +154,7 @@ audit:
       dir,
       abort.signal,
     );
-    let url: string | undefined;
-    for (let i = 0; i < 200 && !url; i++) {
-      url = /dashboard on (http:\/\/\S+)/.exec(cli.stdout())?.[1];
-      if (!url) await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.ok(url, cli.stderr());
-    const login = await fetch(`${url}/api/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ password: TEST_PASSWORD }),
-    });
-    assert.equal(login.status, 200);
+    await loginTo(cli);
     abort.abort();
     assert.equal(await cli.run, 0);
     assert.doesNotMatch(cli.stderr(), /audit record not written/, cli.stderr());

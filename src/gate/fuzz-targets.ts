@@ -242,6 +242,27 @@ const QNAMES = [
   "",
 ];
 
+/** A query packet, with an OPT record advertising `edns` bytes when it is not null. */
+export function encodeQuery(q: { id: number; flags: number; name: string; type: string; edns: number | null }): Buffer {
+  const opt = {
+    type: "OPT",
+    name: ".",
+    udpPayloadSize: q.edns,
+    extendedRcode: 0,
+    ednsVersion: 0,
+    flags: 0,
+    flag_do: false,
+    options: [],
+  };
+  return dns.encode({
+    type: "query",
+    id: q.id,
+    flags: q.flags,
+    questions: [{ name: q.name, type: q.type as dns.RecordType, class: "IN" }],
+    additionals: q.edns === null ? [] : [opt as unknown as dns.Answer],
+  });
+}
+
 /** A DNS query: valid packets with interesting names/types/flags, mutated valid packets, or raw bytes. */
 export const dnsArb: fc.Arbitrary<Buffer> = fc.oneof(
   {
@@ -254,29 +275,7 @@ export const dnsArb: fc.Arbitrary<Buffer> = fc.oneof(
         type: fc.constantFrom("A", "AAAA", "TXT", "ANY", "AXFR", "MX", "CNAME", "PTR", "HTTPS"),
         edns: fc.option(fc.integer({ min: 0, max: 65535 })),
       })
-      .map(({ id, flags, name, type, edns }) =>
-        dns.encode({
-          type: "query",
-          id,
-          flags: flags & ~0x8000,
-          questions: [{ name, type: type as dns.RecordType, class: "IN" }],
-          additionals:
-            edns === null
-              ? []
-              : [
-                  {
-                    type: "OPT",
-                    name: ".",
-                    udpPayloadSize: edns,
-                    extendedRcode: 0,
-                    ednsVersion: 0,
-                    flags: 0,
-                    flag_do: false,
-                    options: [],
-                  },
-                ],
-        }),
-      ),
+      .map(({ id, flags, name, type, edns }) => encodeQuery({ id, flags: flags & ~0x8000, name, type, edns })),
   },
   {
     weight: 1,

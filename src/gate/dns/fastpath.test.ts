@@ -7,7 +7,7 @@ import * as dns from "dns-packet";
 import fc from "fast-check";
 import { parsePolicy } from "../../policy/load.ts";
 import { decide } from "../decide.ts";
-import { dnsArb, fuzzIndex } from "../fuzz-targets.ts";
+import { dnsArb, encodeQuery, fuzzIndex } from "../fuzz-targets.ts";
 import { buildIndex } from "../policy-index.ts";
 import { clientUdpSize, hasEdns } from "./answer.ts";
 import { decideName } from "./decide-memo.ts";
@@ -66,29 +66,7 @@ const plain = fc
     type: fc.constantFrom("A", "AAAA", "TXT", "MX", "CNAME", "PTR", "SRV", "CAA", "NS", "SOA", "ANY", "AXFR"),
     edns: fc.option(fc.integer({ min: 0, max: 65535 })),
   })
-  .map(({ id, rd, name, type, edns }) =>
-    dns.encode({
-      type: "query",
-      id,
-      flags: rd ? dns.RECURSION_DESIRED : 0,
-      questions: [{ name, type: type as dns.RecordType, class: "IN" }],
-      additionals:
-        edns === null
-          ? []
-          : [
-              {
-                type: "OPT",
-                name: ".",
-                udpPayloadSize: edns,
-                extendedRcode: 0,
-                ednsVersion: 0,
-                flags: 0,
-                flag_do: false,
-                options: [],
-              } as unknown as dns.Answer,
-            ],
-    }),
-  );
+  .map(({ id, rd, name, type, edns }) => encodeQuery({ id, flags: rd ? dns.RECURSION_DESIRED : 0, name, type, edns }));
 
 const mutated = fc
   .tuple(fc.oneof(dnsArb, plain), fc.array(fc.tuple(fc.nat(80), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }))
