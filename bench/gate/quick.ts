@@ -133,6 +133,8 @@ gate:
       /Queries per second:\s+([\d.]+)/.exec(stdout)?.[1],
       "qps; lost",
       /Queries lost:\s+(\d+)/.exec(stdout)?.[1],
+      "; completed",
+      /Queries completed:\s+(\d+)/.exec(stdout)?.[1],
     );
   } else {
     const { stdout } = await run(

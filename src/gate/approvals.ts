@@ -26,6 +26,8 @@ export class Approvals {
   private requests = new Map<string, ApprovalRequest>();
   private cachedGrants: Grant[] = [];
   private watcher: FSWatcher | undefined;
+  /** called whenever the grants may have changed */
+  onChange: (() => void) | undefined;
 
   constructor(stateDir?: string) {
     this.file = stateDir ? join(stateDir, "approvals.json") : undefined;
@@ -74,6 +76,7 @@ export class Approvals {
     this.cachedGrants = [...this.requests.values()]
       .filter((r) => r.status === "approved" && r.expires !== undefined)
       .map((r) => ({ identity: r.identity, name: r.name, ip: r.ip, port: r.port, expires: r.expires! }));
+    this.onChange?.();
   }
 
   /** An id for this denial: the existing pending one for the same destination, or a new one. */

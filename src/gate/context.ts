@@ -17,4 +17,9 @@ export interface GateContext {
   resolver: Resolver;
   publish(ev: DecisionEvent): void;
   now(): number;
+  /**
+   * Calls `listener` whenever the policy, the grants or the resolver change: anything that
+   * remembers answers beyond one call (the DNS repeat table) forgets them there.
+   */
+  onChange?(listener: () => void): void;
 }

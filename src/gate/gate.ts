@@ -64,6 +64,11 @@ export interface GateOptions {
   adminToken?: string;
   /** serve /metrics without the admin token (default true) */
   metricsPublic?: boolean;
+  /**
+   * DNS over UDP through native/dnsbatch.c when it is built (default true; false keeps to
+   * node:dgram). Off when `now` is given: the repeat table keeps the kernel's time.
+   */
+  dnsBatch?: boolean;
   /** with --workers: how this worker reaches the others (run identities, audit records) */
   relay?: { send(to: "all" | number, payload: RelayPayload): void; on(handler: (p: RelayPayload) => void): void };
 }
@@ -105,6 +110,7 @@ export class Gate {
   private reloadTimer: NodeJS.Timeout | undefined;
   private webhooksInFlight = 0;
   private ready = false;
+  private readonly changeListeners = new Set<() => void>();
   readonly ctx: GateContext;
 
   private constructor(opts: GateOptions) {
@@ -146,7 +152,9 @@ export class Gate {
       },
       publish: (ev) => gate.publish(ev),
       now,
+      onChange: (listener) => gate.changeListeners.add(listener),
     };
+    this.approvals.onChange = () => this.changed();
   }
 
   private buildSnapshot(loaded: LoadedPolicy): Snapshot {
@@ -216,7 +224,12 @@ export class Gate {
     }
     if (serve.dns) {
       const l = parseListen(this.opts.listen?.dns ?? listen.dns);
-      this.dns = await startDnsServer(this.ctx, l.host, l.port, this.opts.worker !== undefined);
+      this.dns = await startDnsServer(this.ctx, l.host, l.port, {
+        reusePort: this.opts.worker !== undefined,
+        batch: this.opts.dnsBatch !== false && this.opts.now === undefined,
+        onBatchUnavailable: (why) =>
+          this.logger.warn({ "event.action": "dns-transport" }, `dns: native UDP batching unavailable (${why})`),
+      });
       this.addresses.dns = this.dns.address;
       bound.push(this.dns.address);
     }
@@ -253,6 +266,7 @@ export class Gate {
     }
     this.self = selfAddresses(bound);
     this.snap = this.buildSnapshot(this.loaded);
+    this.changed();
     if (this.opts.watch && this.opts.policyFile) this.watchPolicy(this.opts.policyFile);
     // Another worker (or a restart) may decide approvals: follow the file.
     this.approvals.watch();
@@ -263,6 +277,7 @@ export class Gate {
       {
         "event.action": "gate-start",
         "corral.policy_hash": this.loaded.hash,
+        ...(this.dns ? { "corral.dns.transport": this.dns.transport } : {}),
         ...Object.fromEntries(
           Object.entries(this.addresses).map(([k, v]) => [`corral.listen.${k}`, `${v.host}:${v.port}`]),
         ),
@@ -502,6 +517,7 @@ export class Gate {
     if (JSON.stringify(next.policy.dns) !== JSON.stringify(this.loaded.policy.dns)) {
       const old = this.resolverRef;
       this.resolverRef = this.buildResolver(next);
+      this.changed();
       setTimeout(() => old.close(), 30_000).unref();
     }
     if (JSON.stringify(next.policy.gate.alerts) !== JSON.stringify(this.loaded.policy.gate.alerts))
@@ -509,6 +525,7 @@ export class Gate {
     const previous = this.loaded;
     this.loaded = next;
     this.snap = snap;
+    this.changed();
     this.metrics.reloads.inc({ result: "ok" });
     this.logger.info(
       { "event.action": "policy-reload", "event.outcome": "success", "corral.policy_hash": next.hash },
@@ -525,6 +542,16 @@ export class Gate {
 
   get openConnections(): number {
     return this.proxy?.connectionCount ?? 0;
+  }
+
+  /** The policy snapshot, the grants or the resolver changed (GateContext.onChange). */
+  private changed(): void {
+    for (const l of this.changeListeners) l();
+  }
+
+  /** How DNS over UDP is served, with the batch transport's counters. */
+  dnsTransport(): { transport: "batch" | "dgram"; stats?: ReturnType<DnsServer["batchStats"]> } | undefined {
+    return this.dns ? { transport: this.dns.transport, stats: this.dns.batchStats() } : undefined;
   }
 
   async close(): Promise<void> {

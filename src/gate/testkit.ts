@@ -346,3 +346,71 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
     });
   });
 }
+
+/** A client on `localAddress` that sends raw queries and returns the raw answers (by id). */
+export async function dnsClient(localAddress = "127.0.0.1") {
+  const s = dgram.createSocket("udp4");
+  const waiting = new Map<number, (b: Buffer | undefined) => void>();
+  s.on("message", (m) => {
+    if (m.length < 2) return;
+    const id = m.readUInt16BE(0);
+    waiting.get(id)?.(m);
+    waiting.delete(id);
+  });
+  await new Promise<void>((r) => s.bind(0, localAddress, () => r()));
+  // Answers to a burst arrive faster than this process reads them (capped by net.core.rmem_max).
+  try {
+    s.setRecvBufferSize(8 * 1024 * 1024);
+  } catch {}
+  let nextId = 1;
+  return {
+    /** Sends `raw` (its id replaced) and waits up to `ms` for the answer. */
+    ask(port: number, raw: Buffer, ms = 700): Promise<Buffer | undefined> {
+      const id = nextId++ & 0xffff;
+      const q = Buffer.from(raw);
+      if (q.length >= 2) q.writeUInt16BE(id, 0);
+      return new Promise((resolve) => {
+        const t = setTimeout(() => {
+          waiting.delete(id);
+          resolve(undefined);
+        }, ms);
+        waiting.set(id, (b) => {
+          clearTimeout(t);
+          resolve(b && Buffer.from(b));
+        });
+        s.send(q, port, "127.0.0.1");
+      });
+    },
+    /**
+     * Sends `count` copies, 100 in flight at a time (more would overflow this client's receive
+     * buffer, not the gate's); resolves with how many were answered.
+     */
+    async burst(port: number, raw: Buffer, count: number): Promise<number> {
+      let answered = 0;
+      for (let sent = 0; sent < count; sent += 100) {
+        const n = Math.min(100, count - sent);
+        const answers = await Promise.all(Array.from({ length: n }, () => this.ask(port, raw, 3000)));
+        answered += answers.filter(Boolean).length;
+      }
+      return answered;
+    },
+    close: () => s.close(),
+  };
+}
+
+/**
+ * The answer with every TTL set to 0: the two gates cache the same upstream answer a moment
+ * apart, so its age may differ by a second between them; everything else must be identical.
+ */
+export function withoutTtls(b: Buffer | undefined): Buffer | undefined {
+  if (!b) return undefined;
+  try {
+    const p = dns.decode(b);
+    for (const r of [...(p.answers ?? []), ...(p.authorities ?? []), ...(p.additionals ?? [])])
+      if (r.type !== "OPT" && "ttl" in r) (r as { ttl?: number }).ttl = 0;
+    const again = dns.encode(p);
+    return again.length === b.length ? again.subarray(2) : b.subarray(2);
+  } catch {
+    return b.subarray(2);
+  }
+}

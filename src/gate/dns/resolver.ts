@@ -11,6 +11,8 @@ export interface Resolved {
   fromCache: boolean;
   /** whole seconds the answer spent in the cache */
   ageSeconds: number;
+  /** cached answers: milliseconds until ageSeconds changes or the entry expires */
+  stableMs?: number;
 }
 
 const NEGATIVE_TTL = 30;
@@ -44,9 +46,14 @@ export class Resolver {
   peek(name: string, type: dns.Question["type"]): Resolved | undefined {
     const now = this.now();
     const hit = this.cache.get(TtlCache.key(name, type), now);
-    return hit
-      ? { packet: hit.packet, fromCache: true, ageSeconds: Math.floor((now - hit.storedAt) / 1000) }
-      : undefined;
+    if (!hit) return undefined;
+    const held = now - hit.storedAt;
+    return {
+      packet: hit.packet,
+      fromCache: true,
+      ageSeconds: Math.floor(held / 1000),
+      stableMs: Math.min(1000 - (held % 1000), hit.expires - now),
+    };
   }
 
   /** One question, answered from cache or upstream (concurrent identical questions share one query). */

@@ -11,6 +11,7 @@ import { agedAnswers, clientUdpSize, encodeForUdp, filterAnswers, formErr, RCODE
 import { decideName } from "./decide-memo.ts";
 import { type FastQuery, parseFastQuery } from "./fastpath.ts";
 import type { Resolved } from "./resolver.ts";
+import { type BatchStats, BatchUdp, dnsBatchAddon } from "./udp-batch.ts";
 
 const REFUSED_TYPES = new Set(["ANY", "AXFR", "IXFR"]);
 const TCP_IDLE_MS = 10_000;
@@ -23,6 +24,11 @@ export interface DnsReply {
   wire?: Buffer;
   /** the largest UDP response this client accepts */
   udpSize: number;
+  /**
+   * Set when the same query bytes from the same client get this same `wire` and the same
+   * decision (`event`) for the next `validMs`, unless the policy, grants or resolver change.
+   */
+  repeat?: { event: DecisionEvent; validMs: number };
 }
 
 /**
@@ -112,7 +118,14 @@ function answerMemo(ctx: GateContext, q: FastQuery, sourceIp: string): DnsReply 
   if (hit.verdict === "allow" && hit.nxdomain) ev.nxdomain = true;
   ev.latencyMs = performance.now() - started;
   ctx.publish(ev);
-  return { wire, udpSize: q.udpSize };
+  return { wire, udpSize: q.udpSize, repeat: { event: ev, validMs: stableFor(cached, snap.grants, now) } };
+}
+
+/** How long decide() and the cached answer stay as they are: grants are the only clock in decide(). */
+function stableFor(cached: Resolved, grants: readonly { expires: number }[], now: number): number {
+  let ms = cached.stableMs ?? 0;
+  for (const g of grants) if (g.expires > now && g.expires - now < ms) ms = g.expires - now;
+  return ms;
 }
 
 function answerDecoded(
@@ -302,37 +315,128 @@ class UdpOut {
 }
 
 export interface DnsServer {
-  udp: dgram.Socket;
+  /** how UDP is read and written: native batches (udp-batch.ts) or node:dgram */
+  transport: "batch" | "dgram";
+  /** the batch transport's counters */
+  batchStats(): BatchStats | undefined;
   tcp: net.Server;
   address: { host: string; port: number };
   close(): Promise<void>;
+}
+
+export interface DnsServerOptions {
+  /** one of several processes on this port (SO_REUSEPORT) */
+  reusePort?: boolean;
+  /** use native/dnsbatch.c when it is built (default); false keeps to node:dgram */
+  batch?: boolean;
+  /** told once when batch was asked for and is not available */
+  onBatchUnavailable?: (why: string) => void;
+}
+
+interface UdpTransport {
+  kind: "batch" | "dgram";
+  port: number;
+  stats(): BatchStats | undefined;
+  close(): Promise<void>;
+}
+
+function sendable(a: DnsReply): Buffer {
+  return a.wire && a.wire.length <= a.udpSize ? a.wire : encodeForUdp(a.packet ?? dns.decode(a.wire!), a.udpSize);
+}
+
+async function openDgram(ctx: GateContext, host: string, port: number, reusePort: boolean): Promise<UdpTransport> {
+  const udp = dgram.createSocket({
+    type: host.includes(":") ? "udp6" : "udp4",
+    reuseAddr: false,
+    reusePort,
+    lookup: literalLookup,
+  });
+  udp.on("error", () => {});
+  const out = new UdpOut(udp);
+  const send = (a: DnsReply | undefined, rinfo: dgram.RemoteInfo) => {
+    if (a) out.push(sendable(a), rinfo.port, rinfo.address);
+  };
+  udp.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    try {
+      const a = answerQuery(ctx, msg, rinfo.address);
+      if (a instanceof Promise) a.then((r) => send(r, rinfo)).catch(() => {});
+      else send(a, rinfo);
+    } catch {}
+  });
+  await new Promise<void>((resolve, reject) => {
+    udp.once("error", reject);
+    udp.bind({ port, address: host, exclusive: true }, () => {
+      udp.off("error", reject);
+      resolve();
+    });
+  });
+  // Bursts of queries should queue in the kernel, not be dropped (capped by net.core.rmem_max).
+  try {
+    udp.setRecvBufferSize(4 * 1024 * 1024);
+    udp.setSendBufferSize(4 * 1024 * 1024);
+  } catch {}
+  return {
+    kind: "dgram",
+    port: udp.address().port,
+    stats: () => undefined,
+    close: () => new Promise<void>((r) => udp.close(() => r())),
+  };
+}
+
+function openBatch(
+  ctx: GateContext,
+  addon: Exclude<ReturnType<typeof dnsBatchAddon>, Error>,
+  host: string,
+  port: number,
+  reusePort: boolean,
+): UdpTransport {
+  let sock: BatchUdp | undefined;
+  const send = (a: DnsReply | undefined, address: string, port: number) => {
+    if (a) sock?.send(sendable(a), address, port);
+  };
+  sock = new BatchUdp(
+    addon,
+    host,
+    port,
+    reusePort,
+    (msg, address, port) => {
+      const a = answerQuery(ctx, msg, address);
+      if (a instanceof Promise) {
+        a.then((r) => send(r, address, port)).catch(() => {});
+        return;
+      }
+      send(a, address, port);
+      if (a?.repeat && a.wire && a.wire.length <= a.udpSize)
+        sock?.install(address, msg, a.wire, a.repeat.validMs, a.repeat.event);
+    },
+    (ev, count, nsPerHit) => {
+      const time = ctx.now();
+      const latencyMs = nsPerHit / 1e6;
+      for (let i = 0; i < count; i++) ctx.publish({ ...ev, time, latencyMs });
+    },
+  );
+  const batch = sock;
+  ctx.onChange?.(() => batch.clear());
+  return {
+    kind: "batch",
+    port: batch.port,
+    stats: () => batch.stats(),
+    close: async () => batch.close(),
+  };
 }
 
 export async function startDnsServer(
   ctx: GateContext,
   host: string,
   port: number,
-  reusePort = false,
+  opts: DnsServerOptions = {},
 ): Promise<DnsServer> {
+  const reusePort = opts.reusePort ?? false;
+  const addon = opts.batch === false ? undefined : dnsBatchAddon();
+  if (addon instanceof Error) opts.onBatchUnavailable?.(addon.message);
+  const openUdp = async (p: number): Promise<UdpTransport> =>
+    addon && !(addon instanceof Error) ? openBatch(ctx, addon, host, p, reusePort) : openDgram(ctx, host, p, reusePort);
   const sockets = new Set<net.Socket>();
-  const onUdp = (udp: dgram.Socket) => {
-    const out = new UdpOut(udp);
-    const send = (a: DnsReply | undefined, rinfo: dgram.RemoteInfo) => {
-      if (!a) return;
-      out.push(
-        a.wire && a.wire.length <= a.udpSize ? a.wire : encodeForUdp(a.packet ?? dns.decode(a.wire!), a.udpSize),
-        rinfo.port,
-        rinfo.address,
-      );
-    };
-    return (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-      try {
-        const a = answerQuery(ctx, msg, rinfo.address);
-        if (a instanceof Promise) a.then((r) => send(r, rinfo)).catch(() => {});
-        else send(a, rinfo);
-      } catch {}
-    };
-  };
   const onTcp = (sock: net.Socket) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
@@ -369,27 +473,8 @@ export async function startDnsServer(
   // UDP and TCP share one port number. With port 0 the kernel picks the UDP port, and that
   // TCP port may be taken: try again with another.
   for (let attempt = 0; ; attempt++) {
-    const udp = dgram.createSocket({
-      type: host.includes(":") ? "udp6" : "udp4",
-      reuseAddr: false,
-      reusePort,
-      lookup: literalLookup,
-    });
-    udp.on("error", () => {});
-    udp.on("message", onUdp(udp));
-    await new Promise<void>((resolve, reject) => {
-      udp.once("error", reject);
-      udp.bind({ port, address: host, exclusive: true }, () => {
-        udp.off("error", reject);
-        resolve();
-      });
-    });
-    const boundPort = udp.address().port;
-    // Bursts of queries should queue in the kernel, not be dropped (capped by net.core.rmem_max).
-    try {
-      udp.setRecvBufferSize(4 * 1024 * 1024);
-      udp.setSendBufferSize(4 * 1024 * 1024);
-    } catch {}
+    const udp = await openUdp(port);
+    const boundPort = udp.port;
     const tcp = net.createServer(onTcp);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -400,31 +485,19 @@ export async function startDnsServer(
         });
       });
     } catch (err) {
-      udp.close();
+      await udp.close();
       if (port !== 0 || attempt >= 10) throw err;
       continue;
     }
-    return dnsServer(udp, tcp, host, boundPort, sockets);
+    return {
+      transport: udp.kind,
+      batchStats: () => udp.stats(),
+      tcp,
+      address: { host, port: boundPort },
+      close: async () => {
+        for (const s of sockets) s.destroy();
+        await Promise.all([udp.close(), new Promise<void>((r) => tcp.close(() => r()))]);
+      },
+    };
   }
-}
-
-function dnsServer(
-  udp: dgram.Socket,
-  tcp: net.Server,
-  host: string,
-  boundPort: number,
-  sockets: Set<net.Socket>,
-): DnsServer {
-  return {
-    udp,
-    tcp,
-    address: { host, port: boundPort },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await Promise.all([
-        new Promise<void>((r) => udp.close(() => r())),
-        new Promise<void>((r) => tcp.close(() => r())),
-      ]);
-    },
-  };
 }

@@ -1,0 +1,274 @@
+// The batched UDP transport (native/dnsbatch.c) against node:dgram on real loopback sockets:
+// byte-identical answers, every repeat published as a decision, and no repeat outliving a
+// change of policy, grant or cached answer.
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { readdirSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as dns from "dns-packet";
+import { loadPolicy } from "../../policy/index.ts";
+import type { DecisionEvent } from "../events.ts";
+import { dnsClient, startDnsUpstream, startTestGate, type TestGate, withoutTtls } from "../testkit.ts";
+import { dnsBatchAddon } from "./udp-batch.ts";
+
+function addonSkip(): string | false {
+  const a = dnsBatchAddon();
+  if (!(a instanceof Error)) return false;
+  if (process.env.CI === "true") throw new Error(`CI=true but the DNS batching addon is missing: ${a.message}`);
+  return `dnsbatch.node not available (${a.message}): skipped (runs in CI)`;
+}
+const skip = addonSkip();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const query = (name: string, type: dns.RecordType = "A", edns = false): Buffer =>
+  dns.encode({
+    type: "query",
+    id: 1,
+    flags: dns.RECURSION_DESIRED,
+    questions: [{ name, type, class: "IN" }],
+    ...(edns ? { additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, flags: 0, options: [] }] } : {}),
+  } as dns.Packet);
+
+const rcode = (b: Buffer | undefined) => (b ? b[3]! & 0xf : -1);
+const ttlOf = (b: Buffer | undefined) => {
+  const a = b && (dns.decode(b).answers?.[0] as { ttl?: number } | undefined);
+  return a?.ttl;
+};
+
+describe("DNS over batched UDP", { skip }, () => {
+  let up: Awaited<ReturnType<typeof startDnsUpstream>>;
+  let batch: TestGate;
+  let plain: TestGate;
+  let dir: string;
+  let policyFile: string;
+  const policy = (allow: string) => `version: 1
+identities:
+  me: { source: [127.0.0.1/32] }
+  other: { source: [127.0.0.3/32] }
+egress:
+  - from: me
+    allow: [${allow}]
+  - from: other
+    allow: [other.test]
+floor:
+  allow_ranges: [127.0.0.2/32]
+dns: { upstreams: ["127.0.0.1:${up.port}"], timeout: 300ms, retries: 0 }
+`;
+  const ALLOWED = "ok.test, Mixed.test, gone.test, inside.test, half.test, v6.test, other.test";
+  before(async () => {
+    up = await startDnsUpstream((name, type) => {
+      const n = name.toLowerCase();
+      if (n === "gone.test") return "nxdomain";
+      if (n === "inside.test") return type === "A" ? { A: ["10.0.0.7"], ttl: 600 } : { ttl: 600 };
+      if (n === "half.test") return type === "A" ? { A: ["127.0.0.2", "192.168.1.1"], ttl: 600 } : { ttl: 600 };
+      if (n === "v6.test") return type === "AAAA" ? { AAAA: ["2001:db8::1"], ttl: 600 } : { ttl: 600 };
+      if (n.endsWith(".test")) return type === "A" ? { A: ["127.0.0.2"], ttl: 3600 } : { ttl: 3600 };
+      return undefined;
+    });
+    dir = await mkdtemp(join(tmpdir(), "corral-dnsbatch-"));
+    policyFile = join(dir, "corral.yaml");
+    writeFileSync(policyFile, policy(ALLOWED));
+    const loaded = await loadPolicy(policyFile);
+    batch = await startTestGate("", { loaded, policyFile, stateDir: join(dir, "state") });
+    plain = await startTestGate("", { loaded, dnsBatch: false });
+  });
+  after(async () => {
+    setTimeout(() => process.exit(), 10_000).unref();
+    await Promise.all([batch?.close(), plain?.close()]);
+    await up?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("the gate serves UDP through the addon; the comparison gate through node:dgram", () => {
+    assert.equal(batch.gate.dnsTransport()?.transport, "batch");
+    assert.equal(plain.gate.dnsTransport()?.transport, "dgram");
+  });
+
+  test("answers are byte-identical to node:dgram's, first time and repeated, for every kind of question", async () => {
+    const c = await dnsClient();
+    const questions = [
+      query("ok.test"),
+      query("ok.test", "A", true),
+      query("OK.Test"),
+      query("mixed.test", "AAAA"),
+      query("gone.test"),
+      query("inside.test"),
+      query("half.test"),
+      query("v6.test", "AAAA"),
+      query("denied.example"),
+      query("ok.test", "ANY" as dns.RecordType),
+      query("other.test"),
+      Buffer.from("not dns at all"),
+      query("ok.test").subarray(0, 14),
+    ];
+    try {
+      for (const raw of questions) {
+        for (let round = 0; round < 4; round++) {
+          const [a, b] = [await c.ask(batch.dnsPort, raw), await c.ask(plain.dnsPort, raw)];
+          // the ids differ (one client, one id counter): compare the rest
+          assert.deepEqual(withoutTtls(a), withoutTtls(b), `${raw.toString("latin1")} round ${round}`);
+        }
+      }
+      assert.ok((batch.gate.dnsTransport()?.stats?.repeats ?? 0) > 0, "repeats were answered in C");
+    } finally {
+      c.close();
+    }
+  });
+
+  test("every repeat is published as its own decision and logged as its own line", async () => {
+    const c = await dnsClient();
+    const seen: DecisionEvent[] = [];
+    const on = (ev: DecisionEvent) => seen.push(ev);
+    batch.gate.bus.on("decision", on);
+    try {
+      const raw = query("ok.test", "A", true);
+      await c.ask(batch.dnsPort, raw);
+      await c.ask(batch.dnsPort, raw);
+      const before = batch.gate.dnsTransport()?.stats?.repeats ?? 0;
+      const logsBefore = batch.logs.length;
+      seen.length = 0;
+      const answered = await c.burst(batch.dnsPort, raw, 2000);
+      await sleep(50);
+      const repeats = (batch.gate.dnsTransport()?.stats?.repeats ?? 0) - before;
+      assert.ok(repeats > answered / 2, `most of the burst was answered in C (${repeats} of ${answered})`);
+      assert.equal(answered, 2000, "every query answered");
+      assert.equal(seen.length, answered, "one decision per answer");
+      assert.ok(seen.every((e) => e.transport === "dns" && e.name === "ok.test" && e.decision.verdict === "allow"));
+      const lines = batch.logs.slice(logsBefore).filter((l) => l["event.action"] === "gate-dns");
+      assert.equal(lines.length, answered, "one log line per decision");
+    } finally {
+      batch.gate.bus.off("decision", on);
+      c.close();
+    }
+  });
+
+  test("a client with another identity never gets a repeat installed for someone else", async () => {
+    const me = await dnsClient("127.0.0.1");
+    const other = await dnsClient("127.0.0.3");
+    try {
+      const raw = query("ok.test");
+      for (let i = 0; i < 3; i++) assert.equal(rcode(await me.ask(batch.dnsPort, raw)), 0);
+      for (let i = 0; i < 3; i++)
+        assert.equal(rcode(await other.ask(batch.dnsPort, raw)), 3, "other may not see ok.test");
+      const own = query("other.test");
+      for (let i = 0; i < 3; i++) assert.equal(rcode(await other.ask(batch.dnsPort, own)), 0);
+      for (let i = 0; i < 3; i++)
+        assert.equal(rcode(await me.ask(batch.dnsPort, own)), 0, "me: allowed by its own rule");
+    } finally {
+      me.close();
+      other.close();
+    }
+  });
+
+  test("a policy reload takes effect on the very next query", async () => {
+    const c = await dnsClient();
+    try {
+      const raw = query("mixed.test");
+      const repeats = () => batch.gate.dnsTransport()?.stats?.repeats ?? 0;
+      const before = repeats();
+      for (let i = 0; i < 3; i++) assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 0);
+      assert.ok(repeats() > before, "the allowed answer was being repeated from the table");
+      writeFileSync(policyFile, policy(ALLOWED.replace("Mixed.test, ", "")));
+      assert.equal(await batch.gate.reload(), true);
+      assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 3, "no longer allowed: NXDOMAIN");
+      writeFileSync(policyFile, policy(ALLOWED));
+      assert.equal(await batch.gate.reload(), true);
+      assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 0);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a grant answers while it lasts; revoked or expired, the repeat stops at once", async () => {
+    const c = await dnsClient();
+    try {
+      const raw = query("asked.test");
+      const id = batch.gate.approvals.request("me", { name: "asked.test" }, Date.now())!;
+      assert.ok(id);
+      assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 3, "pending: denied");
+      batch.gate.approvals.approve(id, 60_000, "test", Date.now());
+      const repeats = () => batch.gate.dnsTransport()?.stats?.repeats ?? 0;
+      const before = repeats();
+      for (let i = 0; i < 3; i++) assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 0, "approved");
+      assert.ok(repeats() > before, "the granted answer was being repeated from the table");
+      batch.gate.approvals.deny(id, "test", Date.now());
+      assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 3, "revoked: the next query is denied");
+      const id2 = batch.gate.approvals.request("me", { name: "asked.test" }, Date.now())!;
+      batch.gate.approvals.approve(id2, 600, "test", Date.now());
+      for (let i = 0; i < 3; i++) assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 0, "approved for 600 ms");
+      await sleep(700);
+      assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 3, "expired: denied");
+    } finally {
+      c.close();
+    }
+  });
+
+  test("answers age with the cache: the TTL counts down across repeats", async () => {
+    const c = await dnsClient();
+    try {
+      const raw = query("ok.test", "A", true);
+      const first = ttlOf(await c.ask(batch.dnsPort, raw));
+      for (let i = 0; i < 5; i++) await c.ask(batch.dnsPort, raw);
+      await sleep(2100);
+      const later = ttlOf(await c.ask(batch.dnsPort, raw));
+      const laterPlain = ttlOf(await c.ask(plain.dnsPort, raw));
+      assert.ok(first !== undefined && later !== undefined && later <= first - 2, `${first} then ${later}`);
+      assert.ok(laterPlain !== undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("mutated repeats: every answer equals node:dgram's (differential, 3,000 inputs)", async () => {
+    const c = await dnsClient();
+    let seed = 0x5eed;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    try {
+      const bases = [query("ok.test"), query("ok.test", "A", true), query("inside.test"), query("gone.test")];
+      for (const b of bases) for (let i = 0; i < 3; i++) await c.ask(batch.dnsPort, b);
+      const mutate = (): Buffer => {
+        const raw = Buffer.from(bases[rand(bases.length)]!);
+        if (rand(4) === 0) return raw.subarray(0, 2 + rand(raw.length - 2));
+        for (let k = 0; k <= rand(3); k++) raw[2 + rand(raw.length - 2)] = rand(256);
+        return raw;
+      };
+      // In rounds of 75 at once: an input that gets no answer costs one timeout per round.
+      for (let round = 0; round < 40; round++) {
+        const inputs = Array.from({ length: 75 }, mutate);
+        const answers = await Promise.all(
+          inputs.map((m) => Promise.all([c.ask(batch.dnsPort, m, 250), c.ask(plain.dnsPort, m, 250)])),
+        );
+        for (const [i, [a, b]] of answers.entries())
+          assert.deepEqual(withoutTtls(a), withoutTtls(b), `input ${inputs[i]!.toString("hex")}`);
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  test("close releases the socket and its descriptors", async () => {
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const baseline = fds();
+    for (let i = 0; i < 5; i++) {
+      const g = await startTestGate("", { loaded: await loadPolicy(policyFile), serve: { dns: true } });
+      const port = g.dnsPort;
+      await g.close();
+      // the port is free again: bind it
+      const s = dgram.createSocket("udp4");
+      await new Promise<void>((resolve, reject) => {
+        s.once("error", reject);
+        s.bind(port, "127.0.0.1", () => resolve());
+      });
+      s.close();
+    }
+    await sleep(100);
+    assert.ok(fds() <= baseline + 2, `fds ${baseline} -> ${fds()}`);
+  });
+});
