@@ -4,7 +4,7 @@
 // stopped by its pid. Writes bench/results/gate.json, ratios first.
 //   node bench/gate/run.ts [--workers 2] [--seconds 6] [--quick]
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,6 +41,12 @@ async function waitPort(port: number, host = "127.0.0.1", timeoutMs = 10_000): P
     await sleep(100);
   }
   throw new Error(`nothing listening on ${host}:${port}`);
+}
+
+/** Which UDP transport the gate's start-up line names (native batches or node:dgram). */
+function dnsTransport(log: string): string {
+  const m = /"corral\.dns\.transport":"(\w+)"/.exec(readFileSync(log, "utf8").slice(0, 65536));
+  return m?.[1] === "batch" ? "batched UDP (native/dnsbatch.c)" : (m?.[1] ?? "unknown transport");
 }
 
 function ms(text: string): number {
@@ -351,7 +357,7 @@ Group nogroup
       tinyproxy: "tinyproxy 1.11.1",
       dnsmasq: "dnsmasq 2.90 (cache 10000)",
     },
-    gate: `corral gate --workers ${WORKERS}, decision log to a file`,
+    gate: `corral gate --workers ${WORKERS}, decision log to a file, DNS over ${dnsTransport(join(dir, "gate.log"))}`,
     load: `wrk -t2 -c${CONNS} -d${SECS}s (absolute-URI via forward.lua); bench/gate/connect-driver.ts -c ${CONNS}; dnsperf -c 8 -q 500 -t 1`,
     machine: "2 cores shared by load generator and servers, loopback only",
     targets: "IP literals (127.0.0.2-5) so no proxy resolves names; DNS measured separately on cached names",

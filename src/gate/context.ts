@@ -15,7 +15,8 @@ export interface Snapshot {
 export interface GateContext {
   snapshot(): Snapshot;
   resolver: Resolver;
-  publish(ev: DecisionEvent): void;
+  /** `times` > 1: that many identical decisions (repeats answered together), each logged and counted. */
+  publish(ev: DecisionEvent, times?: number): void;
   now(): number;
   /**
    * Calls `listener` whenever the policy, the grants or the resolver change: anything that

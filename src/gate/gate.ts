@@ -150,7 +150,7 @@ export class Gate {
       get resolver() {
         return gate.resolverRef;
       },
-      publish: (ev) => gate.publish(ev),
+      publish: (ev, times) => gate.publish(ev, times),
       now,
       onChange: (listener) => gate.changeListeners.add(listener),
     };
@@ -383,7 +383,7 @@ export class Gate {
     return r;
   }
 
-  private publish(ev: DecisionEvent): void {
+  private publish(ev: DecisionEvent, times = 1): void {
     const d = ev.decision;
     if (d.approvable && d.verdict === "deny" && ev.identity !== undefined && ev.transport !== "dns") {
       // An address literal (`CONNECT 127.0.0.1:9`) arrives as ev.name with no d.name: the grant
@@ -397,22 +397,23 @@ export class Gate {
     }
     if (d.mode === "learn" && d.verdict === "allow" && ev.identity !== undefined) {
       // DNS names are kept without a port; suggest drops them where the proxy saw the port.
-      this.learn.record(ev.identity, d.name ?? ev.ip ?? ev.name ?? "?", ev.transport === "dns" ? undefined : ev.port);
+      for (let i = 0; i < times; i++)
+        this.learn.record(ev.identity, d.name ?? ev.ip ?? ev.name ?? "?", ev.transport === "dns" ? undefined : ev.port);
     }
-    logDecision(this.logger, ev);
-    this.metrics.decision(ev);
-    this.bus.emit("decision", ev);
-    if (this.audits) this.auditDecision(ev);
+    logDecision(this.logger, ev, times);
+    this.metrics.decision(ev, times);
+    for (let i = 0; i < times; i++) this.bus.emit("decision", ev);
+    if (this.audits) for (let i = 0; i < times; i++) this.auditDecision(ev);
     if (ev.identity === undefined) return;
-    const alerts = this.detector.observe({
+    const observation = {
       time: ev.time,
       identity: ev.identity,
       verdict: d.verdict,
       destination: ev.transport === "dns" ? undefined : (d.name ?? ev.ip ?? ev.name),
       port: ev.port,
       dns: ev.transport === "dns" && d.verdict === "allow" ? { nxdomain: ev.nxdomain === true } : undefined,
-    });
-    for (const a of alerts) this.alert(a);
+    };
+    for (let i = 0; i < times; i++) for (const a of this.detector.observe(observation)) this.alert(a);
   }
 
   private auditDecision(ev: DecisionEvent): void {

@@ -13,6 +13,9 @@ export function createLogger(dest?: DestinationStream | string, level = "info"):
       sync: false,
       mkdir: typeof dest === "string",
       minLength: 4096,
+      // Buffers, encoded once here (see batchable): in its default mode sonic-boom measures
+      // the UTF-8 length of each write and of its pending chunk, then encodes it again.
+      contentMode: "buffer",
     });
     batchable(boom);
     setInterval(() => {
@@ -151,7 +154,8 @@ const BATCH_BYTES = 16384;
 const batches = new WeakMap<object, Batch>();
 
 function batchable(boom: DestinationStream & { flush(cb?: (err?: Error) => void): void; flushSync(): void }): void {
-  const write = boom.write.bind(boom);
+  const writeBuffer = (boom.write as unknown as (data: Buffer) => boolean).bind(boom);
+  const write = (text: string) => writeBuffer(Buffer.from(text, "utf8"));
   const batch: Batch = { text: "", scheduled: false, write };
   batches.set(boom, batch);
   const flush = boom.flush.bind(boom);
@@ -178,13 +182,14 @@ function drain(batch: Batch): void {
   batch.write(text);
 }
 
-/** Logs one decision at info level through the logger's destination (see decisionLine). */
-export function logDecision(logger: Logger, ev: DecisionEvent): void {
+/** Logs `times` identical decisions (one line each) at info level through the logger's destination (see decisionLine). */
+export function logDecision(logger: Logger, ev: DecisionEvent, times = 1): void {
   if (!logger.isLevelEnabled("info")) return;
   const stream = (logger as unknown as Record<symbol, DestinationStream | undefined>)[pino.symbols.streamSym];
   const batch = stream && batches.get(stream);
   if (batch) {
-    batch.text += decisionLine(ev);
+    const line = decisionLine(ev);
+    batch.text += times === 1 ? line : line.repeat(times);
     if (batch.text.length >= BATCH_BYTES) drain(batch);
     else if (!batch.scheduled) {
       batch.scheduled = true;
@@ -193,6 +198,8 @@ export function logDecision(logger: Logger, ev: DecisionEvent): void {
         drain(batch);
       });
     }
-  } else if (stream) stream.write(decisionLine(ev));
-  else logger.info(decisionFields(ev), `${ev.decision.verdict} ${ev.name ?? ev.ip ?? ""} ${ev.decision.reason}`);
+  } else if (stream) for (let i = 0; i < times; i++) stream.write(decisionLine(ev));
+  else
+    for (let i = 0; i < times; i++)
+      logger.info(decisionFields(ev), `${ev.decision.verdict} ${ev.name ?? ev.ip ?? ""} ${ev.decision.reason}`);
 }

@@ -51,15 +51,19 @@ test("decision counters and latency histogram equal prom-client's own updates", 
     shared,
     ev("b", "allow", 0.05, "connect"),
   ];
-  for (const e of [...events, { ...shared, identity: "b" }]) {
-    m.decision(e);
-    counter.inc({
-      identity: e.identity ?? "unknown",
-      verdict: e.decision.verdict,
-      rule: e.decision.rule.id,
-      transport: e.transport,
-    });
-    hist.observe({ transport: e.transport }, e.latencyMs / 1000);
+  // The last two come as repeats: one call standing for 5 and 3 identical decisions.
+  const times = [1, 1, 1, 1, 1, 1, 5, 3];
+  for (const [i, e] of [...events, { ...shared, identity: "b" }, ev("c", "allow", 0.002, "dns")].entries()) {
+    m.decision(e, times[i]);
+    for (let k = 0; k < times[i]!; k++) {
+      counter.inc({
+        identity: e.identity ?? "unknown",
+        verdict: e.decision.verdict,
+        rule: e.decision.rule.id,
+        transport: e.transport,
+      });
+      hist.observe({ transport: e.transport }, e.latencyMs / 1000);
+    }
   }
   const ours = await m.registry.getSingleMetricAsString("corral_gate_decisions_total");
   assert.equal(ours, await reg.getSingleMetricAsString("corral_gate_decisions_total"));

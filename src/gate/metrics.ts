@@ -66,7 +66,8 @@ export class GateMetrics {
   private readonly byDecision = new WeakMap<object, { identity: string | undefined; transport: string; cell: Cell }>();
   private readonly latencyCells = new Map<string, HistCell>();
 
-  decision(ev: DecisionEvent): void {
+  /** `times` identical decisions (repeats answered together count as one call). */
+  decision(ev: DecisionEvent, times = 1): void {
     const d = ev.decision;
     let known = this.byDecision.get(d);
     if (!known || known.identity !== ev.identity || known.transport !== ev.transport) {
@@ -82,21 +83,21 @@ export class GateMetrics {
       known = { identity: ev.identity, transport: ev.transport, cell };
       this.byDecision.set(d, known);
     }
-    known.cell.inc();
+    known.cell.inc(times);
     let h = this.latencyCells.get(ev.transport);
     if (!h) {
       h = histogramCell(this.latency, { transport: ev.transport });
       this.latencyCells.set(ev.transport, h);
     }
-    h.observe(ev.latencyMs / 1000);
+    h.observe(ev.latencyMs / 1000, times);
   }
 }
 
 interface Cell {
-  inc(): void;
+  inc(n?: number): void;
 }
 interface HistCell {
-  observe(v: number): void;
+  observe(v: number, n?: number): void;
 }
 
 /** prom-client's per-label-set storage (lib/counter.js, lib/histogram.js, v15). */
@@ -126,13 +127,13 @@ function findEntry(metric: object, labels: Record<string, string>): { table: Tab
 function counterCell<T extends string>(c: Counter<T>, labels: Record<T, string>): Cell {
   c.inc(labels, 0);
   const found = findEntry(c, labels);
-  if (!found || typeof found.table[found.key]?.value !== "number") return { inc: () => c.inc(labels) };
+  if (!found || typeof found.table[found.key]?.value !== "number") return { inc: (n = 1) => c.inc(labels, n) };
   const { key } = found;
   return {
-    inc: () => {
+    inc: (n = 1) => {
       const e = (c as unknown as { hashMap: Table }).hashMap[key];
-      if (e && typeof e.value === "number") e.value += 1;
-      else c.inc(labels);
+      if (e && typeof e.value === "number") e.value += n;
+      else c.inc(labels, n);
     },
   };
 }
@@ -142,21 +143,28 @@ function histogramCell<T extends string>(h: Histogram<T>, labels: Record<T, stri
   const found = findEntry(h, labels);
   const e0 = found?.table[found.key];
   if (!found || !e0?.bucketValues || typeof e0.sum !== "number" || typeof e0.count !== "number")
-    return { observe: (v) => h.observe(labels, v) };
+    return {
+      observe: (v, n = 1) => {
+        for (let i = 0; i < n; i++) h.observe(labels, v);
+      },
+    };
   // The zero observed above is taken back, so the series starts as prom-client would have it.
   e0.count -= 1;
   e0.bucketValues[bounds[0]!] = (e0.bucketValues[bounds[0]!] ?? 1) - 1;
   const { key } = found;
   return {
-    observe: (v) => {
+    observe: (v, n = 1) => {
       const e = (h as unknown as { hashMap: Table }).hashMap[key];
-      if (!e?.bucketValues || typeof e.sum !== "number" || typeof e.count !== "number" || !Number.isFinite(v))
-        return h.observe(labels, v);
-      e.sum += v;
-      e.count += 1;
+      if (!e?.bucketValues || typeof e.sum !== "number" || typeof e.count !== "number" || !Number.isFinite(v)) {
+        for (let i = 0; i < n; i++) h.observe(labels, v);
+        return;
+      }
+      // Added one by one, as n observe() calls would: v * n can differ in the last bit.
+      for (let i = 0; i < n; i++) e.sum += v;
+      e.count += n;
       for (const b of bounds) {
         if (v <= b) {
-          e.bucketValues[b] = (e.bucketValues[b] ?? 0) + 1;
+          e.bucketValues[b] = (e.bucketValues[b] ?? 0) + n;
           break;
         }
       }

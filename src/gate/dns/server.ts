@@ -409,11 +409,7 @@ function openBatch(
       if (a?.repeat && a.wire && a.wire.length <= a.udpSize)
         sock?.install(address, msg, a.wire, a.repeat.validMs, a.repeat.event);
     },
-    (ev, count, nsPerHit) => {
-      const time = ctx.now();
-      const latencyMs = nsPerHit / 1e6;
-      for (let i = 0; i < count; i++) ctx.publish({ ...ev, time, latencyMs });
-    },
+    (ev, count, nsPerHit) => ctx.publish({ ...ev, time: ctx.now(), latencyMs: nsPerHit / 1e6 }, count),
   );
   const batch = sock;
   ctx.onChange?.(() => batch.clear());

@@ -130,6 +130,13 @@ dns: { upstreams: ["127.0.0.1:${up.port}"], timeout: 300ms, retries: 0 }
       await c.ask(batch.dnsPort, raw);
       const before = batch.gate.dnsTransport()?.stats?.repeats ?? 0;
       const logsBefore = batch.logs.length;
+      const decisionsCounted = async () => {
+        const m = await batch.gate.metrics.registry.getSingleMetric("corral_gate_decisions_total")?.get();
+        return (m?.values ?? [])
+          .filter((v) => v.labels.identity === "me" && v.labels.transport === "dns")
+          .reduce((sum, v) => sum + v.value, 0);
+      };
+      const countedBefore = await decisionsCounted();
       seen.length = 0;
       const answered = await c.burst(batch.dnsPort, raw, 2000);
       await sleep(50);
@@ -140,6 +147,8 @@ dns: { upstreams: ["127.0.0.1:${up.port}"], timeout: 300ms, retries: 0 }
       assert.ok(seen.every((e) => e.transport === "dns" && e.name === "ok.test" && e.decision.verdict === "allow"));
       const lines = batch.logs.slice(logsBefore).filter((l) => l["event.action"] === "gate-dns");
       assert.equal(lines.length, answered, "one log line per decision");
+      const counted = await decisionsCounted();
+      assert.equal(counted - countedBefore, answered, "corral_gate_decisions_total counts each one");
     } finally {
       batch.gate.bus.off("decision", on);
       c.close();
