@@ -1,7 +1,7 @@
 // One gate, one load: for profiling and before/after checks while tuning (the full comparison
 // is run.ts). Starts the gate CLI (optionally under --cpu-prof into --prof DIR), runs dnsperf
 // (dns) or wrk (forward) against it, prints the figure, stops everything by pid.
-//   node bench/gate/quick.ts dns|forward|dnsmasq|squid [--workers 2] [--seconds 5] [--prof DIR]
+//   node bench/gate/quick.ts dns|forward|dnsmasq|squid [--workers 2] [--dns-workers 1] [--seconds 5] [--prof DIR]
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +18,7 @@ const { values, positionals } = parseArgs({
     seconds: { type: "string", default: "5" },
     prof: { type: "string" },
     log: { type: "string" },
+    "dns-workers": { type: "string" },
     "max-qps": { type: "string" },
   },
 });
@@ -92,6 +93,8 @@ gate:
         values.log ?? join(dir, "gate.log"),
         "--workers",
         values.workers!,
+        "--dns-workers",
+        values["dns-workers"] ?? "1",
         "--no-watch",
       ],
       /admin http:/,

@@ -357,7 +357,7 @@ Group nogroup
       tinyproxy: "tinyproxy 1.11.1",
       dnsmasq: "dnsmasq 2.90 (cache 10000)",
     },
-    gate: `corral gate --workers ${WORKERS}, decision log to a file, DNS over ${dnsTransport(join(dir, "gate.log"))}`,
+    gate: `corral gate --workers ${WORKERS} (DNS on one of them: --dns-workers defaults to 1), decision log to a file, DNS over ${dnsTransport(join(dir, "gate.log"))}`,
     load: `wrk -t2 -c${CONNS} -d${SECS}s (absolute-URI via forward.lua); bench/gate/connect-driver.ts -c ${CONNS}; dnsperf -c 8 -q 500 -t 1`,
     machine: "2 cores shared by load generator and servers, loopback only",
     targets: "IP literals (127.0.0.2-5) so no proxy resolves names; DNS measured separately on cached names",

@@ -35,6 +35,7 @@ test("the compose overlay's gate command line parses with corral gate's own pars
   assert.deepEqual(parseListen(parsed.listen.dns ?? ""), { host: "0.0.0.0", port: 53 }, "Docker's dns: asks port 53");
   assert.equal(parsed.listen.admin, undefined, "the admin API stays on the policy's loopback address");
   assert.equal(parsed.workers, 1);
+  assert.equal(parsed.dnsWorkers, 1);
   const celery = parsed.serviceMap.celery;
   assert.equal(celery?.length, 1, "the agent is mapped by its static address");
 
@@ -54,5 +55,7 @@ test("gate arguments: bad listen addresses and maps are usage errors", () => {
   assert.throws(() => parseGateArgs(["--proxy", "3128"], "/"), UsageError);
   assert.throws(() => parseGateArgs(["--map", "celery"], "/"), UsageError);
   assert.throws(() => parseGateArgs(["--workers", "0"], "/"), UsageError);
+  assert.throws(() => parseGateArgs(["--workers", "2", "--dns-workers", "3"], "/"), UsageError);
+  assert.equal(parseGateArgs(["--workers", "4", "--dns-workers", "2"], "/").dnsWorkers, 2);
   assert.throws(() => parseGateArgs(["--bogus"], "/"), UsageError);
 });

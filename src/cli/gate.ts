@@ -24,11 +24,15 @@ export function parseGateArgs(args: string[], cwd: string) {
     admin: { type: "string" },
     "no-watch": { type: "boolean", default: false },
     workers: { type: "string", default: "1" },
+    "dns-workers": { type: "string", default: "1" },
     "metrics-auth": { type: "boolean", default: false },
   });
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64)
     throw new UsageError("--workers must be an integer from 1 to 64");
+  const dnsWorkers = Number(values["dns-workers"]);
+  if (!Number.isInteger(dnsWorkers) || dnsWorkers < 1 || dnsWorkers > workers)
+    throw new UsageError(`--dns-workers must be an integer from 1 to --workers (${workers})`);
   let serviceMap: Record<string, string[]>;
   try {
     const fromFile = values["map-file"] ? readMapFile(resolve(cwd, values["map-file"])) : {};
@@ -47,7 +51,7 @@ export function parseGateArgs(args: string[], cwd: string) {
     }
     listen[k] = v;
   }
-  return { values, workers, file: resolve(cwd, values.policy), serviceMap, listen };
+  return { values, workers, dnsWorkers, file: resolve(cwd, values.policy), serviceMap, listen };
 }
 
 export const command: Command = {
@@ -72,6 +76,9 @@ options:
   --metrics-auth         /metrics needs the admin token too (default: open, like /healthz)
   --workers N            N gate processes sharing the ports via SO_REUSEPORT (default 1);
                          needs fixed ports; worker 1 serves the admin API
+  --dns-workers K        how many of them serve DNS (default 1). One worker answers well
+                         over 100k cached queries/s, and the detector's DNS signals
+                         (NXDOMAIN ratio) are whole only when one process sees them all
 
 The admin API (approvals, /events, per-run identities, /audit/records) needs
 'Authorization: Bearer <token>': $CORRAL_GATE_ADMIN_TOKEN, else <state dir>/admin.token
@@ -81,7 +88,7 @@ corral ui report through POST /audit/records).
 
 Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be bound.`,
   async run(args, ctx) {
-    const { values, workers, file, serviceMap, listen } = parseGateArgs(args, ctx.cwd);
+    const { values, workers, dnsWorkers, file, serviceMap, listen } = parseGateArgs(args, ctx.cwd);
     const loaded = await loadPolicy(file);
     const worker = workerIndex(ctx.env);
     if (workers > 1 && isPrimary()) {
@@ -103,7 +110,7 @@ Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be
       gate = await Gate.start({
         worker,
         metricsText: worker !== undefined ? () => clusterMetrics() : undefined,
-        serve: { admin: worker === undefined || worker === 1 },
+        serve: { admin: worker === undefined || worker === 1, dns: worker === undefined || worker <= dnsWorkers },
         loaded,
         policyFile: file,
         watch: !values["no-watch"],

@@ -9,10 +9,18 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import * as dns from "dns-packet";
 import { readRecords } from "../audit/index.ts";
 import { main } from "../cli/main.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
-import { freePort, type Origin, rawRequest, startDnsUpstream, startOrigin } from "./testkit.ts";
+import { dnsQuery, freePort, type Origin, rawRequest, startDnsUpstream, startOrigin } from "./testkit.ts";
+
+const query = (name: string): dns.Packet => ({
+  type: "query",
+  id: 7,
+  flags: dns.RECURSION_DESIRED,
+  questions: [{ name, type: "A", class: "IN" }],
+});
 
 const skip = privilegedSkip({ root: false });
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
@@ -111,12 +119,23 @@ audit:
       "each connection, whichever worker took it, knew the run",
     );
     for (let i = 0; i < N; i++) assert.equal((await rawRequest(pp, get(`denied${i}.test`))).status, 403);
+    // DNS: one worker serves it (--dns-workers defaults to 1), and it answers (NXDOMAIN: this
+    // client's address is no identity; plugin-runs is known by token only).
+    for (let i = 0; i < 3; i++) assert.equal((await dnsQuery(dp, query("allowed.test")))?.rcode, "NXDOMAIN");
     gate.kill("SIGTERM");
     await new Promise((r) => gate?.once("exit", r));
+    const starts = readFileSync(join(dir, "gate.log"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"gate-start"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(starts.length, 2, "two workers started");
+    assert.equal(starts.filter((s) => s["corral.dns.transport"] !== undefined).length, 1, "one of them serves DNS");
 
     const records: { kind: string; data: Record<string, unknown> }[] = [];
     for await (const r of readRecords(join(dir, "audit"))) records.push(r);
-    const denials = records.filter((r) => r.kind === "gate.decision" && r.data.decision === "deny");
+    const denials = records.filter(
+      (r) => r.kind === "gate.decision" && r.data.decision === "deny" && r.data.protocol !== "dns",
+    );
     assert.equal(denials.length, N, "denials from both workers reach worker 1's log");
     assert.ok(denials.every((r) => r.data.run === "cluster-run"));
     const out = new PassThrough();

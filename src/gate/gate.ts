@@ -560,6 +560,17 @@ export class Gate {
     this.watcher?.close();
     this.approvals.close();
     clearTimeout(this.reloadTimer);
+    const batch = this.dns?.batchStats();
+    if (batch)
+      this.logger.info(
+        {
+          "event.action": "dns-transport",
+          "corral.dns.repeats": batch.repeats,
+          "corral.dns.handled": batch.handled,
+          "corral.dns.send_drops": batch.sendDrops,
+        },
+        `dns: ${batch.repeats} answers repeated from the table, ${batch.handled} queries answered in JavaScript`,
+      );
     await Promise.all([
       this.proxy?.close(true),
       this.dns?.close(),
