@@ -262,6 +262,49 @@ dns: { upstreams: ["127.0.0.1:${up.port}"], timeout: 300ms, retries: 0 }
     }
   });
 
+  test("a dual-stack listener ([::]) repeats for IPv6 and IPv4 clients, each from its own entry", async () => {
+    const g = await startTestGate(
+      `version: 1
+identities:
+  me: { source: ["::1/128", 127.0.0.1/32] }
+egress:
+  - from: me
+    allow: [ok.test]
+floor:
+  allow_ranges: [127.0.0.2/32]
+dns: { upstreams: ["127.0.0.1:${up.port}"] }
+`,
+      { listen: { dns: "[::]:0", proxy: "127.0.0.1:0", admin: "127.0.0.1:0" } },
+    );
+    try {
+      assert.equal(g.gate.dnsTransport()?.transport, "batch");
+      for (const [type, host] of [
+        ["udp6", "::1"],
+        ["udp4", "127.0.0.1"],
+      ] as const) {
+        const s = dgram.createSocket(type);
+        const answers: Buffer[] = [];
+        s.on("message", (m) => answers.push(m));
+        for (let i = 0; i < 4; i++) {
+          s.send(query("ok.test"), g.dnsPort, host);
+          await sleep(30);
+        }
+        s.close();
+        assert.equal(answers.length, 4, `${host}: every query answered`);
+        assert.ok(
+          answers.every(
+            (a) => rcode(a) === 0 && (dns.decode(a).answers?.[0] as { data?: unknown })?.data === "127.0.0.2",
+          ),
+        );
+      }
+      const stats = g.gate.dnsTransport()?.stats;
+      assert.equal(stats?.entries, 2, "one entry per client address");
+      assert.ok((stats?.repeats ?? 0) >= 2, "both clients were answered from the table");
+    } finally {
+      await g.close();
+    }
+  });
+
   test("close releases the socket and its descriptors", async () => {
     const fds = () => readdirSync("/proc/self/fd").length;
     const baseline = fds();
