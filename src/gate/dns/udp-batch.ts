@@ -90,9 +90,13 @@ export class BatchUdp {
       this.sock,
       (count, hitPairs, nsPerHit) => {
         // Repeats first: they were answered before anything in this batch reached JavaScript.
+        // Never throws back into C: an exception there would take the process down, where
+        // node:dgram's 'message' handler would only have lost that datagram's log line.
         for (let p = 0; p < hitPairs; p++) {
           const ev = this.events.get(this.hitWords[2 * p]!);
-          if (ev) onRepeat(ev, this.hitWords[2 * p + 1]!, nsPerHit);
+          try {
+            if (ev) onRepeat(ev, this.hitWords[2 * p + 1]!, nsPerHit);
+          } catch {}
         }
         const inbox = this.inbox;
         for (let i = 0; i < count && !this.closed; i++) {
