@@ -37,6 +37,7 @@
 #define PROBE_MAX 32
 #define MAX_QUERY 512
 #define MAX_RESPONSE 4096
+#define MAX_VALID_MS 5000.0
 
 typedef struct {
   uint8_t used;
@@ -134,6 +135,7 @@ static entry_t *table_find(sock_t *s, const uint8_t addr[17], const uint8_t *q, 
 }
 
 static void poll_cb(uv_poll_t *handle, int status, int events);
+static void on_env_teardown(void *data);
 
 // ---- JavaScript helpers ------------------------------------------------------------------
 
@@ -244,13 +246,14 @@ static void close_fd(sock_t *s) {
 }
 
 static void on_external_collected(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
   sock_t *s = (sock_t *)data;
   if (!s->closed) {
     // Collected without close(): nothing can reach the socket any more, so close it here.
-    // The JavaScript references were already gone, or this could not have been collected.
+    // It was never started (a started socket's callback keeps its handle alive), so there
+    // are no references or async context to release.
     s->closed = 1;
+    napi_remove_env_cleanup_hook(env, on_env_teardown, s);
     s->js_gone = 1;
     close_fd(s);
     return;
@@ -263,6 +266,7 @@ static void sock_shutdown(sock_t *s) {
   if (s->closed) return;
   s->closed = 1;
   napi_env env = s->env;
+  napi_remove_env_cleanup_hook(env, on_env_teardown, s);
   if (s->callback) napi_delete_reference(env, s->callback);
   if (s->inbox_ref) napi_delete_reference(env, s->inbox_ref);
   if (s->hits_ref) napi_delete_reference(env, s->hits_ref);
@@ -271,6 +275,12 @@ static void sock_shutdown(sock_t *s) {
   s->async = NULL;
   table_clear(s);
   close_fd(s);
+}
+
+// The environment is going away (a worker thread ends, an embedder tears down) with the
+// socket still open: close it now, while the references and the loop are still valid.
+static void on_env_teardown(void *data) {
+  sock_shutdown((sock_t *)data);
 }
 
 // open(host, port, reusePort, bufferBytes) -> external
@@ -327,6 +337,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     free(s);
     return throw_last(env);
   }
+  napi_add_env_cleanup_hook(env, on_env_teardown, s);
   return ext;
 }
 
@@ -514,7 +525,9 @@ static napi_value js_install(napi_env env, napi_callback_info info) {
   struct sockaddr_storage ss;
   socklen_t sl;
   uint8_t key[17];
-  if (qlen < 12 || qlen > MAX_QUERY || rlen < 12 || rlen > MAX_RESPONSE || !(valid_ms > 0) ||
+  // JavaScript asks for at most about a second (the answer's age ticks); anything longer, or
+  // not a finite positive number, is refused rather than trusted.
+  if (qlen < 12 || qlen > MAX_QUERY || rlen < 12 || rlen > MAX_RESPONSE || !(valid_ms > 0) || !(valid_ms <= MAX_VALID_MS) ||
       parse_addr(env, argv[2], s->family, &ss, &sl, 0) != 0 || addr_key(&ss, key) != 0)
     return ok;
   uint64_t now = now_ns();
@@ -547,6 +560,8 @@ static napi_value js_install(napi_env env, napi_callback_info info) {
     free(slot->key);
     free(slot->resp);
     memset(slot, 0, sizeof *slot);
+    // An empty slot inside a probe run would hide the entries behind it: start afresh.
+    table_clear(s);
     return ok;
   }
   memcpy(slot->key, key, 17);

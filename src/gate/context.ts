@@ -20,7 +20,8 @@ export interface GateContext {
   now(): number;
   /**
    * Calls `listener` whenever the policy, the grants or the resolver change: anything that
-   * remembers answers beyond one call (the DNS repeat table) forgets them there.
+   * remembers answers beyond one call (the DNS repeat table) forgets them there. Returns the
+   * way to stop listening.
    */
-  onChange?(listener: () => void): void;
+  onChange?(listener: () => void): () => void;
 }

@@ -152,7 +152,10 @@ export class Gate {
       },
       publish: (ev, times) => gate.publish(ev, times),
       now,
-      onChange: (listener) => gate.changeListeners.add(listener),
+      onChange: (listener) => {
+        gate.changeListeners.add(listener);
+        return () => gate.changeListeners.delete(listener);
+      },
     };
     this.approvals.onChange = () => this.changed();
   }

@@ -13,9 +13,6 @@ export function createLogger(dest?: DestinationStream | string, level = "info"):
       sync: false,
       mkdir: typeof dest === "string",
       minLength: 4096,
-      // Buffers, encoded once here (see batchable): in its default mode sonic-boom measures
-      // the UTF-8 length of each write and of its pending chunk, then encodes it again.
-      contentMode: "buffer",
     });
     batchable(boom);
     setInterval(() => {
@@ -154,8 +151,7 @@ const BATCH_BYTES = 16384;
 const batches = new WeakMap<object, Batch>();
 
 function batchable(boom: DestinationStream & { flush(cb?: (err?: Error) => void): void; flushSync(): void }): void {
-  const writeBuffer = (boom.write as unknown as (data: Buffer) => boolean).bind(boom);
-  const write = (text: string) => writeBuffer(Buffer.from(text, "utf8"));
+  const write = boom.write.bind(boom);
   const batch: Batch = { text: "", scheduled: false, write };
   batches.set(boom, batch);
   const flush = boom.flush.bind(boom);

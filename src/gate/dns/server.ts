@@ -26,9 +26,11 @@ export interface DnsReply {
   udpSize: number;
   /**
    * Set when the same query bytes from the same client get this same `wire` and the same
-   * decision (`event`) for the next `validMs`, unless the policy, grants or resolver change.
+   * decision (`event`) until `until` (ctx.now() time), unless the policy, grants or resolver
+   * change. A time, not a duration: publishing and sending come between deciding and
+   * installing, and must not lengthen it.
    */
-  repeat?: { event: DecisionEvent; validMs: number };
+  repeat?: { event: DecisionEvent; until: number };
 }
 
 /**
@@ -118,7 +120,7 @@ function answerMemo(ctx: GateContext, q: FastQuery, sourceIp: string): DnsReply 
   if (hit.verdict === "allow" && hit.nxdomain) ev.nxdomain = true;
   ev.latencyMs = performance.now() - started;
   ctx.publish(ev);
-  return { wire, udpSize: q.udpSize, repeat: { event: ev, validMs: stableFor(cached, snap.grants, now) } };
+  return { wire, udpSize: q.udpSize, repeat: { event: ev, until: now + stableFor(cached, snap.grants, now) } };
 }
 
 /** How long decide() and the cached answer stay as they are: grants are the only clock in decide(). */
@@ -385,6 +387,7 @@ async function openDgram(ctx: GateContext, host: string, port: number, reusePort
 
 function openBatch(
   ctx: GateContext,
+  onChange: NonNullable<GateContext["onChange"]>,
   addon: Exclude<ReturnType<typeof dnsBatchAddon>, Error>,
   host: string,
   port: number,
@@ -407,17 +410,20 @@ function openBatch(
       }
       send(a, address, port);
       if (a?.repeat && a.wire && a.wire.length <= a.udpSize)
-        sock?.install(address, msg, a.wire, a.repeat.validMs, a.repeat.event);
+        sock?.install(address, msg, a.wire, a.repeat.until - ctx.now(), a.repeat.event);
     },
     (ev, count, nsPerHit) => ctx.publish({ ...ev, time: ctx.now(), latencyMs: nsPerHit / 1e6 }, count),
   );
   const batch = sock;
-  ctx.onChange?.(() => batch.clear());
+  const unsubscribe = onChange(() => batch.clear());
   return {
     kind: "batch",
     port: batch.port,
     stats: () => batch.stats(),
-    close: async () => batch.close(),
+    close: async () => {
+      unsubscribe();
+      batch.close();
+    },
   };
 }
 
@@ -428,10 +434,14 @@ export async function startDnsServer(
   opts: DnsServerOptions = {},
 ): Promise<DnsServer> {
   const reusePort = opts.reusePort ?? false;
-  const addon = opts.batch === false ? undefined : dnsBatchAddon();
+  // Repeats may only be remembered by a context that says when to forget them.
+  const onChange = ctx.onChange;
+  const addon = opts.batch === false || !onChange ? undefined : dnsBatchAddon();
   if (addon instanceof Error) opts.onBatchUnavailable?.(addon.message);
   const openUdp = async (p: number): Promise<UdpTransport> =>
-    addon && !(addon instanceof Error) ? openBatch(ctx, addon, host, p, reusePort) : openDgram(ctx, host, p, reusePort);
+    addon && !(addon instanceof Error) && onChange
+      ? openBatch(ctx, onChange, addon, host, p, reusePort)
+      : openDgram(ctx, host, p, reusePort);
   const sockets = new Set<net.Socket>();
   const onTcp = (sock: net.Socket) => {
     sockets.add(sock);

@@ -216,6 +216,35 @@ dns: { upstreams: ["127.0.0.1:${up.port}"], timeout: 300ms, retries: 0 }
     }
   });
 
+  test("a slow decision listener cannot stretch a repeat past the grant it relied on", async () => {
+    const c = await dnsClient();
+    let slowOnce = false;
+    const slow = () => {
+      if (!slowOnce) return;
+      slowOnce = false;
+      const until = Date.now() + 200;
+      while (Date.now() < until) {}
+    };
+    batch.gate.bus.on("decision", slow);
+    try {
+      const raw = query("slow.test");
+      const t0 = Date.now();
+      const id = batch.gate.approvals.request("me", { name: "slow.test" }, t0)!;
+      batch.gate.approvals.approve(id, 500, "test", t0);
+      assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 0, "granted: answered, remembered");
+      await sleep(Math.max(0, t0 + 400 - Date.now()));
+      // Answered from the memo, 100 ms before the grant ends; publishing it takes 200 ms.
+      slowOnce = true;
+      assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 0);
+      await sleep(Math.max(0, t0 + 550 - Date.now()));
+      assert.ok(Date.now() > t0 + 500);
+      assert.equal(rcode(await c.ask(batch.dnsPort, raw)), 3, "the grant has ended: denied, not repeated");
+    } finally {
+      batch.gate.bus.off("decision", slow);
+      c.close();
+    }
+  });
+
   test("answers age with the cache: the TTL counts down across repeats", async () => {
     const c = await dnsClient();
     try {
@@ -302,6 +331,25 @@ dns: { upstreams: ["127.0.0.1:${up.port}"] }
       assert.ok((stats?.repeats ?? 0) >= 2, "both clients were answered from the table");
     } finally {
       await g.close();
+    }
+  });
+
+  test("the addon refuses entries it must not trust: endless lifetimes, oversized queries", () => {
+    const a = dnsBatchAddon();
+    assert.ok(!(a instanceof Error));
+    const sock = a.open("127.0.0.1", 0, false, 0);
+    try {
+      const q = query("ok.test");
+      const r = Buffer.alloc(40);
+      for (const ms of [Number.POSITIVE_INFINITY, Number.NaN, 1e300, 5001, 0, -1])
+        assert.equal(a.install(sock, 1, "127.0.0.1", q, r, ms), false, `lifetime ${ms}`);
+      assert.equal(a.install(sock, 1, "127.0.0.1", Buffer.alloc(513), r, 1000), false, "query over 512 bytes");
+      assert.equal(a.install(sock, 1, "127.0.0.1", q, Buffer.alloc(4097), 1000), false, "response over 4096 bytes");
+      assert.equal(a.install(sock, 1, "not an address", q, r, 1000), false);
+      assert.equal(a.install(sock, 1, "127.0.0.1", q, r, 1000), true);
+      assert.equal(a.stats(sock)[3], 1);
+    } finally {
+      a.close(sock);
     }
   });
 
