@@ -2,21 +2,13 @@
 // /proc readings (RSS, open fds) of a process tree. Every child is stopped by its own pid.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import net from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type DnsUpstream, freePort, startDnsUpstream } from "../../src/gate/testkit.ts";
+
+export { freePort };
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-export function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, host, () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Spawns and resolves once stdout/stderr matches `ready` (null: at once). */
 export function spawnReady(
@@ -114,4 +106,25 @@ export function dnsmasqArgs(port: number, upstreamPort: number, dir: string): st
     "--address=/#/",
     `--server=/allowed.test/127.0.0.1#${upstreamPort}`,
   ];
+}
+
+/**
+ * What every gate bench starts first: the HTTP origin on 127.0.0.2 (its port) and a DNS
+ * upstream answering allowed.test and its subdomains with 127.0.0.2, NXDOMAIN otherwise.
+ * Both are pushed onto `cleanup`.
+ */
+export async function startBenchTargets(
+  cleanup: (() => Promise<void>)[],
+): Promise<{ originPort: number; upstream: DnsUpstream }> {
+  const origin = await spawnReady(
+    process.execPath,
+    [join(ROOT, "bench/gate/origin-server.ts"), "127.0.0.2", "0"],
+    /ready (\d+)/,
+  );
+  cleanup.push(() => stop(origin.child));
+  const upstream = await startDnsUpstream((name, type) =>
+    type === "A" && name.endsWith("allowed.test") ? { A: ["127.0.0.2"], ttl: 3600 } : "nxdomain",
+  );
+  cleanup.push(() => upstream.close());
+  return { originPort: Number(origin.match[1]), upstream };
 }

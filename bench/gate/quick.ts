@@ -7,8 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { startDnsUpstream } from "../../src/gate/testkit.ts";
-import { dnsmasqArgs, freePort, ROOT, spawnReady, stop } from "./procs.ts";
+import { dnsmasqArgs, freePort, ROOT, spawnReady, startBenchTargets, stop } from "./procs.ts";
 
 const run = promisify(execFile);
 const { values, positionals } = parseArgs({
@@ -29,17 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), "corral-quick-"));
 chmodSync(dir, 0o777);
 const cleanup: (() => Promise<void>)[] = [];
 try {
-  const origin = await spawnReady(
-    process.execPath,
-    [join(ROOT, "bench/gate/origin-server.ts"), "127.0.0.2", "0"],
-    /ready (\d+)/,
-  );
-  cleanup.push(() => stop(origin.child));
-  const O = Number(origin.match[1]);
-  const upstream = await startDnsUpstream((name, type) =>
-    type === "A" && name.endsWith("allowed.test") ? { A: ["127.0.0.2"], ttl: 3600 } : "nxdomain",
-  );
-  cleanup.push(() => upstream.close());
+  const { originPort: O, upstream } = await startBenchTargets(cleanup);
   const queries = join(dir, "queries.txt");
   writeFileSync(
     queries,

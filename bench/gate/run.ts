@@ -9,8 +9,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { startDnsUpstream } from "../../src/gate/testkit.ts";
-import { dnsmasqArgs, freePort, ROOT, spawnReady, stop } from "./procs.ts";
+import { dnsmasqArgs, freePort, ROOT, spawnReady, startBenchTargets, stop } from "./procs.ts";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -138,18 +137,8 @@ chmodSync(dir, 0o777); // squid and tinyproxy drop to unprivileged users and wri
 const children: (() => Promise<void>)[] = [];
 const result: Record<string, unknown> = {};
 try {
-  const origin = await spawnReady(
-    process.execPath,
-    [join(ROOT, "bench/gate/origin-server.ts"), "127.0.0.2", "0"],
-    /ready (\d+)/,
-  );
-  children.push(() => stop(origin.child));
-  const O = Number(origin.match[1]);
+  const { originPort: O, upstream } = await startBenchTargets(children);
   const target = `127.0.0.2:${O}`;
-  const upstream = await startDnsUpstream((name, type) =>
-    type === "A" && name.endsWith("allowed.test") ? { A: ["127.0.0.2"], ttl: 3600 } : "nxdomain",
-  );
-  children.push(() => upstream.close());
   const queries = join(dir, "queries.txt");
   writeFileSync(queries, `${DNS_NAMES.map((n) => `${n} A`).join("\n")}\n`);
   const echoPorts = { gate: await freePort(), squid: await freePort(), tinyproxy: await freePort() };

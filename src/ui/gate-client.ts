@@ -13,7 +13,7 @@
 // <state_dir>/admin.token, read per request (the gate may start, and create it, after the UI).
 import { createParser } from "eventsource-parser";
 import { z } from "zod";
-import { findAdminToken } from "../gate/admin-token.ts";
+import { adminUrlFromListen, findAdminToken } from "../gate/admin-token.ts";
 import type { EventHub } from "./event-hub.ts";
 import { parseGateEvent } from "./events.ts";
 
@@ -58,14 +58,7 @@ export interface GateStatus {
 }
 
 /** `127.0.0.1:9099`, `[::1]:9099` or `0.0.0.0:9099` (then reached on loopback) → base URL. */
-export function gateUrlFromListen(listen: string): string {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
-  if (!m) throw new Error(`not a host:port: ${listen}`);
-  let host = m[1] ?? m[2]!;
-  if (host === "0.0.0.0") host = "127.0.0.1";
-  if (host === "::") host = "::1";
-  return `http://${host.includes(":") ? `[${host}]` : host}:${m[3]}`;
-}
+export const gateUrlFromListen = adminUrlFromListen;
 
 export class GateClient {
   readonly baseUrl: string;
