@@ -65,6 +65,9 @@ options:
   -f, --file <path>          compose file or Kubernetes manifest (repeatable)
   --format <fmt>             text (default), json, sarif, markdown, mermaid, dot
   -o, --output <path>        write the report to a file instead of stdout
+  --profile <name>           narrow to services compose would start with these profiles
+                             (repeatable; COMPOSE_PROFILES too). Default: every service,
+                             findings naming the profiles that start them
   --policy <corral.yaml>     also report reachability the policy does not declare
   --fail-on <severity>       exit 1 when an unsuppressed finding is at or above:
                              critical, high, medium, low, info (default: never)
@@ -81,6 +84,7 @@ exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
       file: { type: "string", short: "f", multiple: true },
       format: { type: "string", default: "text" },
       output: { type: "string", short: "o" },
+      profile: { type: "string", multiple: true },
       policy: { type: "string" },
       "fail-on": { type: "string" },
       baseline: { type: "string" },
@@ -98,7 +102,14 @@ exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
       throw new UsageError(`unknown severity '${failOn}'`, `use one of: ${SEVERITIES.join(", ")}`);
     }
 
-    const deployment = readDeployment(files, { env: ctx.env });
+    // Without --profile or COMPOSE_PROFILES a scan sees every service: what a profile starts
+    // is as much part of the stack as the default set.
+    const narrowed = values.profile !== undefined || ctx.env.COMPOSE_PROFILES !== undefined;
+    const deployment = readDeployment(files, {
+      env: ctx.env,
+      ...(values.profile ? { profiles: values.profile } : {}),
+      ...(narrowed ? {} : { allProfiles: true }),
+    });
     printDiagnostics(deployment.diagnostics, ctx);
     const reach = computeReachability(deployment);
     const sources = sourcesFrom(readSources(sourceFiles(deployment)));

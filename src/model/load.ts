@@ -25,6 +25,8 @@ export function detectFormat(text: string): DeploymentFormat {
 export interface ReadOptions {
   env?: Record<string, string | undefined>;
   profiles?: string[];
+  /** Compose: keep services of inactive profiles (see ComposeOptions.allProfiles). */
+  allProfiles?: boolean;
 }
 
 /** Reads compose files (merged in order) or Kubernetes manifests; never both at once. */
@@ -58,5 +60,9 @@ export function readDeployment(files: string[], opts: ReadOptions = {}): Deploym
       "scan them in separate runs",
     );
   }
-  return readCompose(files, { env: opts.env ?? process.env, profiles: opts.profiles });
+  return readCompose(files, {
+    env: opts.env ?? process.env,
+    ...(opts.profiles ? { profiles: opts.profiles } : {}),
+    ...(opts.allProfiles ? { allProfiles: true } : {}),
+  });
 }

@@ -230,6 +230,11 @@ export interface Deployment {
   };
   /** Problems that did not stop reading: missing `.env` / `env_file`, unknown keys, … */
   diagnostics: Diagnostic[];
+  /**
+   * Compose only: services whose profiles are not enabled. Left out of `services` unless the
+   * reader was asked to keep them (`allProfiles`), so a scan can still see them.
+   */
+  inactive?: string[];
 }
 
 /** Why one service can open a connection to another. */

@@ -33,8 +33,20 @@ export function groupByService(findings: readonly Finding[]): Map<string, Findin
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** Services behind profiles that are not enabled, and whether the scan looked at them anyway. */
+export function inactiveProfiles(result: ScanResult): { count: number; scanned: boolean } {
+  const inactive = result.deployment.inactive ?? [];
+  const names = new Set(result.deployment.services.map((s) => s.name));
+  return { count: inactive.length, scanned: inactive.length > 0 && inactive.every((n) => names.has(n)) };
+}
+
 export function summaryLine(result: ScanResult): string {
   const c = counts(result.findings);
   const parts = SEVERITIES.filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`);
-  return `${c.total} finding${c.total === 1 ? "" : "s"}${parts.length ? ` (${parts.join(", ")})` : ""}, ${c.suppressed} suppressed, ${result.deployment.services.length} services`;
+  const p = inactiveProfiles(result);
+  const behind =
+    p.count === 0
+      ? ""
+      : `, ${p.count} behind inactive profiles (${p.scanned ? "scanned; findings name their profiles" : "not scanned"})`;
+  return `${c.total} finding${c.total === 1 ? "" : "s"}${parts.length ? ` (${parts.join(", ")})` : ""}, ${c.suppressed} suppressed, ${result.deployment.services.length} services${behind}`;
 }

@@ -1,7 +1,7 @@
 // Machine output with a stable, versioned schema (documented in docs/scan-json.md).
 import { idOf } from "../scan/ids.ts";
 import type { ScanResult } from "../scan/scan.ts";
-import { counts, type ReportOptions } from "./common.ts";
+import { counts, inactiveProfiles, type ReportOptions } from "./common.ts";
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -17,6 +17,7 @@ export function toJson(result: ScanResult, opts: ReportOptions = {}) {
       services: result.deployment.services.length,
       findings: c.total,
       suppressed: c.suppressed,
+      inactiveProfiles: inactiveProfiles(result),
       bySeverity: { critical: c.critical, high: c.high, medium: c.medium, low: c.low, info: c.info },
     },
     services: result.deployment.services.map((s) => {
@@ -31,6 +32,7 @@ export function toJson(result: ScanResult, opts: ReportOptions = {}) {
       message: f.message,
       location: { file: show(f.pos.file), line: f.pos.line, column: f.pos.col },
       fingerprint: f.fingerprint,
+      profiles: f.profiles ?? [],
       suppressed: f.suppressed
         ? {
             by: f.suppressed.by,

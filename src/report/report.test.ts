@@ -61,6 +61,7 @@ test("json: versioned, stable shape", async () => {
     "message",
     "location",
     "fingerprint",
+    "profiles",
     "suppressed",
   ]);
   assert.deepEqual(f.location, { file: "/project/compose.yaml", line: 11, column: 7 });

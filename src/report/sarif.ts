@@ -94,7 +94,7 @@ export function toSarif(result: ScanResult, opts: ReportOptions = {}) {
             },
           ],
           partialFingerprints: { "corralFindingHash/v1": f.fingerprint },
-          properties: { service: f.service, severity: f.severity },
+          properties: { service: f.service, severity: f.severity, ...(f.profiles ? { profiles: f.profiles } : {}) },
           ...(f.suppressed
             ? {
                 suppressions: [

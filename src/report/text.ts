@@ -40,7 +40,9 @@ export function renderText(result: ScanResult, opts: ReportOptions = {}): string
   const lines: string[] = [];
   const active = result.findings.filter((f) => !f.suppressed);
   for (const [service, findings] of groupByService(active)) {
-    lines.push(paint(service, "bold", color));
+    // a service behind a profile only starts with `--profile`: say so, the fix may be to drop it
+    const profiles = findings[0]?.profiles;
+    lines.push(paint(service, "bold", color) + (profiles ? `  (profiles: ${profiles.join(", ")})` : ""));
     // Several findings often point at the same line (the service key): show it once.
     const shown = new Set<string>();
     for (const f of [...findings].sort(bySeverity)) {

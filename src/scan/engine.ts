@@ -81,6 +81,7 @@ export function evaluate(input: EngineInput, ctx: RuleContext = contextOf(input)
         message: hit.message,
         pos: hit.pos,
         fingerprint: fingerprint(rule.id, service, text, n),
+        ...(hit.service.profiles.length > 0 ? { profiles: hit.service.profiles } : {}),
       });
     }
   }

@@ -118,5 +118,7 @@ export interface Finding {
   pos: SourcePos;
   /** Stable across line moves: hash of rule, service and the offending source text. */
   fingerprint: string;
+  /** Compose profiles that start the service (empty or absent: always started). */
+  profiles?: string[];
   suppressed?: Suppression;
 }

@@ -15,6 +15,11 @@ export interface ComposeOptions {
   env?: Record<string, string | undefined>;
   /** Enabled profiles (`--profile`); `*` enables all. Defaults to COMPOSE_PROFILES. */
   profiles?: string[];
+  /**
+   * Keep services of inactive profiles in `services` too (still listed in `inactive`): a
+   * scan looks at what `--profile x` would start, not only at the default set.
+   */
+  allProfiles?: boolean;
   /** `-p`: wins over COMPOSE_PROJECT_NAME, `name:` and the directory name. */
   projectName?: string;
   /** `--project-directory`: where `.env` is read; defaults to the first file's directory. */
@@ -74,10 +79,11 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
     const active = names.length === 0 || enabled.has("*") || names.some((p) => enabled.has(p));
     // services left out by profiles are still checked, but their warnings would only be noise
     const svc = buildService(def, active ? buildCtx : { ...buildCtx, diagnostics: [] });
-    if (active) services.push(svc);
-    else inactive.add(svc.name);
+    if (active || opts.allProfiles) services.push(svc);
+    if (!active) inactive.add(svc.name);
   }
   for (const svc of services) {
+    if (inactive.has(svc.name)) continue;
     const deps = get(merged.services.get(svc.name)?.value, "depends_on");
     for (const dep of svc.dependsOn) {
       if (merged.services.has(dep) && !inactive.has(dep)) continue;
@@ -113,6 +119,7 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
     services,
     networks: buildNetworks(merged.networks, project, services),
     diagnostics,
+    ...(inactive.size > 0 ? { inactive: [...inactive] } : {}),
   };
 }
 
