@@ -1,13 +1,71 @@
+import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { basename, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { GATE_UID, type OverlayOptions } from "../compile/compose-overlay.ts";
 import { applyRuleset, NftError } from "../compile/nft-apply.ts";
 import { compileTarget, TARGETS, type Target } from "../compile/targets.ts";
 import { readDeployment } from "../model/load.ts";
-import { loadPolicy } from "../policy/index.ts";
+import { loadPolicy, type Policy } from "../policy/index.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
 import { printDiagnostics } from "./diagnostics.ts";
+import { PACKAGE_ROOT, packageVersion } from "./package-root.ts";
 import { paint } from "./paint.ts";
+
+/**
+ * A host path as Compose resolves it in any `-f` file: relative to the project directory (the
+ * first file's folder), not to the file that names it. Absolute when no relative path exists.
+ */
+export function composePath(projectDir: string, path: string): string {
+  const rel = relative(projectDir, path);
+  if (rel === "") return ".";
+  if (isAbsolute(rel)) return path;
+  return rel.startsWith("..") ? rel : `./${rel}`;
+}
+
+/**
+ * How the overlay's gate container gets its image and files. Every host path is checked here:
+ * a missing one is an error now, not a gate crash-looping in its container later.
+ */
+function gateContainer(
+  policy: Policy,
+  policyPath: string,
+  projectDir: string,
+  gateImage: string | undefined,
+  targets: readonly string[],
+): OverlayOptions {
+  const out: OverlayOptions = { policyPath: composePath(projectDir, policyPath) };
+  if (!targets.includes("compose")) return out;
+  const key = policy.audit?.checkpoint?.key;
+  if (key) {
+    const keyPath = isAbsolute(key) ? key : resolve(dirname(policyPath), key);
+    if (!existsSync(keyPath))
+      throw new UsageError(
+        `audit.checkpoint.key ${keyPath} does not exist; the gate container would fail to start`,
+        `create it with: corral audit keygen --key ${keyPath}`,
+      );
+    // The key stays 0600 (the audit writer refuses anything looser), so only its owner reads it:
+    // that must be the gate image's unprivileged user, who also owns the state volume.
+    if (statSync(keyPath).uid !== GATE_UID)
+      throw new UsageError(
+        `audit.checkpoint.key ${keyPath} is not owned by uid ${GATE_UID}, the gate container's user, which could not read it`,
+        `give the key to the gate's user: chown ${GATE_UID}:${GATE_UID} ${keyPath} (it stays mode 0600)`,
+      );
+    out.auditKeyPath = composePath(projectDir, keyPath);
+  }
+  if (gateImage) return { ...out, gateImage };
+  if (!existsSync(join(PACKAGE_ROOT, "docker/gate/Dockerfile")))
+    throw new UsageError(
+      `the gate's Dockerfile is missing from ${PACKAGE_ROOT}`,
+      "reinstall Corral, or name a prebuilt image with --gate-image REF",
+    );
+  if (!existsSync(join(PACKAGE_ROOT, "dist/cli/main.js")))
+    throw new UsageError(
+      `the gate image is built from Corral's dist/, which ${PACKAGE_ROOT} lacks`,
+      "run npm run build in Corral's checkout, or name a prebuilt image with --gate-image REF",
+    );
+  return { ...out, gateBuildContext: composePath(projectDir, PACKAGE_ROOT), gateTag: packageVersion() };
+}
 
 export const command: Command = {
   name: "compile",
@@ -15,6 +73,7 @@ export const command: Command = {
   help: `usage: corral compile --policy corral.yaml -f docker-compose.yml [-f …] [--profile P]…
                       [--target compose|nftables|kubernetes|cilium|traefik]… [-o out/]
                       [--check] [--apply [--netns NAME]] [--log-group N] [--format text|json]
+                      [--gate-image REF] [--project-directory DIR]
 
 Writes one set of files per target (default: every target) into the output directory:
   compose     compose.corral.yml    use after the shipped file: docker compose -f … -f compose.corral.yml up
@@ -29,6 +88,10 @@ Writes one set of files per target (default: every target) into the output direc
 --profile    compose profiles to activate (as docker compose --profile); services of
              inactive profiles are left out of the overlay
 --log-group  NFLOG group for dropped packets (default 1; see docs/nftables.md for ulogd2)
+--gate-image the gate's image; without it the overlay builds Corral's docker/gate/Dockerfile
+             (base image: $CORRAL_GATE_BASE_IMAGE when set, else node:24-slim)
+--project-directory  Compose's project directory (default: the first -f file's folder); the
+             overlay's host paths are written relative to it, as Compose reads them
 Exit codes: 0 written (and checked/applied), 1 nft refused the ruleset, 2 bad input.`,
   async run(args, ctx) {
     const { values } = parseCommandArgs("compile", args, {
@@ -42,6 +105,8 @@ Exit codes: 0 written (and checked/applied), 1 nft refused the ruleset, 2 bad in
       netns: { type: "string" },
       "log-group": { type: "string", default: "1" },
       format: { type: "string", default: "text" },
+      "gate-image": { type: "string" },
+      "project-directory": { type: "string" },
     });
     const files = (values.file ?? []).map((f) => resolve(ctx.cwd, f));
     if (files.length === 0) throw new UsageError("no deployment file given", "pass -f docker-compose.yml");
@@ -75,11 +140,14 @@ Exit codes: 0 written (and checked/applied), 1 nft refused the ruleset, 2 bad in
 
     // Everything is compiled before anything is written or loaded: a compile error leaves no files.
     const outDir = resolve(ctx.cwd, values.out);
-    const rel = relative(outDir, policyPath) || basename(policyPath);
+    const projectDir = values["project-directory"]
+      ? resolve(ctx.cwd, values["project-directory"])
+      : dirname(files[0] ?? policyPath);
+    const gate = gateContainer(loaded.policy, policyPath, projectDir, values["gate-image"], targets);
     const outputs = new Map<string, string>();
     for (const t of new Set(targets) as Set<Target>) {
       const produced = compileTarget(t, loaded.policy, deployment, {
-        policyPath: rel.startsWith(".") ? rel : `./${rel}`,
+        ...gate,
         comment: `policy sha256 ${loaded.hash}`,
         logGroup,
       });

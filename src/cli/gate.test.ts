@@ -25,15 +25,18 @@ test("the compose overlay's gate command line parses with corral gate's own pars
   };
   const command = overlay.services["corral-gate"]?.command;
   assert.ok(command, "the overlay has a gate service with a command");
-  assert.deepEqual(command.slice(0, 2), ["corral", "gate"]);
+  assert.equal(command[0], "gate", "the image's entrypoint is corral itself");
 
-  const parsed = parseGateArgs(command.slice(2), "/");
+  const parsed = parseGateArgs(command.slice(1), "/");
   assert.equal(parsed.file, "/etc/corral/corral.yaml");
   const proxy = parseListen(parsed.listen.proxy ?? "");
   assert.equal(proxy.host, "0.0.0.0", "the proxy listens on the container's interfaces");
   assert.ok(proxy.port > 0);
   assert.deepEqual(parseListen(parsed.listen.dns ?? ""), { host: "0.0.0.0", port: 53 }, "Docker's dns: asks port 53");
-  assert.equal(parsed.listen.admin, undefined, "the admin API stays on the policy's loopback address");
+  assert.equal(parsed.listen.admin, "127.0.0.1:9099", "the admin API stays on the container's loopback");
+  // Everything the gate writes lives in the state volume, never beside the read-only policy.
+  assert.equal(parsed.values.state, "/var/lib/corral/gate");
+  assert.equal(parsed.values.audit, "/var/lib/corral/audit", "the example policy audits");
   assert.equal(parsed.workers, 1);
   assert.equal(parsed.dnsWorkers, 1);
   const celery = parsed.serviceMap.celery;

@@ -1,10 +1,10 @@
 import { dirname, resolve } from "node:path";
-import { auditOptionsFromPolicy, openAuditSink } from "../audit/index.ts";
+import { type AuditSinkOptions, auditOptionsFromPolicy, openAuditSink } from "../audit/index.ts";
 import { clusterMetrics, isPrimary, onRelay, relay, runWorkers, shareMetrics, workerIndex } from "../gate/cluster.ts";
 import { Gate, parseListen } from "../gate/gate.ts";
 import { createLogger } from "../gate/log.ts";
 import { mergeMaps, parseMapFlag, readMapFile } from "../gate/service-map.ts";
-import { loadPolicy } from "../policy/load.ts";
+import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
 
@@ -18,6 +18,8 @@ export function parseGateArgs(args: string[], cwd: string) {
     map: { type: "string", multiple: true, default: [] },
     "map-file": { type: "string" },
     state: { type: "string" },
+    audit: { type: "string" },
+    "audit-key": { type: "string" },
     log: { type: "string" },
     proxy: { type: "string" },
     dns: { type: "string" },
@@ -54,6 +56,26 @@ export function parseGateArgs(args: string[], cwd: string) {
   return { values, workers, dnsWorkers, file: resolve(cwd, values.policy), serviceMap, listen };
 }
 
+/** The policy's audit section, with the paths a container (or an operator) overrides. */
+function auditSinkOptions(
+  section: NonNullable<LoadedPolicy["policy"]["audit"]>,
+  policyDir: string,
+  values: { audit?: string; "audit-key"?: string },
+  cwd: string,
+): AuditSinkOptions {
+  const opts = auditOptionsFromPolicy(section, policyDir);
+  if (values.audit) opts.dir = resolve(cwd, values.audit);
+  if (values["audit-key"]) {
+    if (!section.checkpoint)
+      throw new UsageError(
+        "--audit-key given, but the policy's audit section has no checkpoint",
+        "add audit.checkpoint",
+      );
+    opts.keyPath = resolve(cwd, values["audit-key"]);
+  }
+  return opts;
+}
+
 export const command: Command = {
   name: "gate",
   summary: "run the egress gateway (DNS allowlist + HTTP/CONNECT proxy)",
@@ -68,6 +90,9 @@ options:
   --map SERVICE=IP       identify clients from IP as SERVICE (repeatable)
   --map-file FILE        JSON {"service": "ip" | ["ip", ...]}
   --state DIR            approvals and learned destinations (default gate.state_dir)
+  --audit DIR            the audit log's directory (default audit.path); a container keeps
+                         it in its state volume, not beside the read-only policy
+  --audit-key FILE       the checkpoint signing key (default audit.checkpoint.key)
   --log FILE             decision log file (default stdout)
   --proxy HOST:PORT      override gate.listen.proxy
   --dns HOST:PORT        override gate.listen.dns
@@ -103,7 +128,7 @@ Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be
     // One writer per audit log: with --workers, worker 1 (the admin API's) holds it.
     const audit =
       loaded.policy.audit && (worker === undefined || worker === 1)
-        ? await openAuditSink(auditOptionsFromPolicy(loaded.policy.audit, dirname(file)))
+        ? await openAuditSink(auditSinkOptions(loaded.policy.audit, dirname(file), values, ctx.cwd))
         : undefined;
     let gate: Gate;
     try {

@@ -1,14 +1,9 @@
 // Entry point: `corral <command> [options]`. The only place (with the command files) that
 // reads argv or prints.
-import { readFileSync } from "node:fs";
 import { type CommandContext, EXIT } from "./command.ts";
 import { formatError } from "./errors.ts";
+import { packageVersion as version } from "./package-root.ts";
 import { COMMANDS } from "./registry.ts";
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -10,10 +10,45 @@ import type { Policy } from "../policy/index.ts";
 import { type Attachment, buildPlan, EGRESS, GATE, type Plan, type PlanOptions } from "./plan.ts";
 
 export interface OverlayOptions extends PlanOptions {
-  /** Path of the policy as the gate container mounts it (relative to the compose file). */
+  /**
+   * The policy file as Compose resolves it: relative to the project directory (the first `-f`
+   * file's folder, whichever `-f` file names it) or absolute.
+   */
   policyPath?: string;
-  /** Image of the gate. */
+  /** The audit checkpoint key, resolved the same way; mounted read-only into the gate. */
+  auditKeyPath?: string;
+  /** A prebuilt gate image (`--gate-image`); without it the overlay builds Corral's Dockerfile. */
   gateImage?: string;
+  /** Corral's package root as Compose resolves it: the build context of docker/gate/Dockerfile. */
+  gateBuildContext?: string;
+  /** Tag for the image built from the Dockerfile (Corral's version). */
+  gateTag?: string;
+  /** The policy has an `audit:` section: the gate keeps its log in the state volume. */
+  auditing?: boolean;
+}
+
+/** The gate image's unprivileged user (docker/gate/Dockerfile). */
+export const GATE_UID = 10001;
+/** Inside the gate container: one named volume holds state, audit log and approvals. */
+export const GATE_STATE_ROOT = "/var/lib/corral";
+const GATE_POLICY = "/etc/corral/corral.yaml";
+const GATE_AUDIT_KEY = "/run/corral/audit.key";
+/** Where the gate's admin API listens in its container: its loopback, out of the agents' reach. */
+const GATE_ADMIN = "127.0.0.1:9099";
+const DEFAULT_BASE_IMAGE = "node:24-slim";
+
+/** `image:` / `build:` of the gate service: a given image, or a build of Corral's own Dockerfile. */
+function gateImageKeys(options: OverlayOptions): Record<string, unknown> {
+  if (options.gateImage) return { image: options.gateImage };
+  return {
+    image: `corral/gate:${options.gateTag ?? "local"}`,
+    build: {
+      context: options.gateBuildContext ?? ".",
+      dockerfile: "docker/gate/Dockerfile",
+      // Compose interpolates this when it reads the overlay: the base is the user's to choose.
+      args: { BASE_IMAGE: `\${CORRAL_GATE_BASE_IMAGE:-${DEFAULT_BASE_IMAGE}}` },
+    },
+  };
 }
 
 /** Defaults for services that set none: generous enough for a database, bounded for a fork bomb. */
@@ -103,53 +138,71 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
           no_proxy: noProxy,
           NODE_USE_ENV_PROXY: "1",
         };
+        // Without the gate a client has no DNS and no way out: start it only once the gate is ready.
+        s.depends_on = { [GATE]: { condition: "service_healthy" } };
       }
     }
     for (const [k, v] of Object.entries(s)) node.add(doc.createPair(k, v));
     services.add(doc.createPair(svc.name, node));
   }
   if (plan.gate) {
-    const GATE_STATE_DIR = "/var/lib/corral";
     const nets: Record<string, unknown> = {};
     for (const a of atts.get(GATE) ?? []) {
       const net = netByKey.get(a.network);
       if (net) nets[net.composeName] = { ipv4_address: a.address };
     }
+    const audit = options.auditing ?? false;
+    const volumes = [
+      `${options.policyPath ?? "./corral.yaml"}:${GATE_POLICY}:ro`,
+      `corral-gate-state:${GATE_STATE_ROOT}`,
+      ...(options.auditKeyPath ? [`${options.auditKeyPath}:${GATE_AUDIT_KEY}:ro`] : []),
+    ];
     services.add(
       doc.createPair(GATE, {
-        image: options.gateImage ?? "corral/gate",
+        ...gateImageKeys(options),
         // Listen on the container's interfaces (Docker's `dns:` always asks port 53) and
         // name each client by its static address, so the gate knows which agent asks.
+        // Every path the gate writes is in the state volume: the policy's own relative paths
+        // would land in its read-only mount.
         command: [
-          "corral",
           "gate",
           "--policy",
-          "/etc/corral/corral.yaml",
+          GATE_POLICY,
           "--proxy",
           `0.0.0.0:${plan.gate.proxyPort}`,
           "--dns",
           "0.0.0.0:53",
-          // The admin API (approvals, metrics, per-run tokens) stays on the container's own
-          // loopback, out of the agents' reach: operate it with `docker compose exec corral-gate`.
+          // Approvals, metrics and per-run tokens: `docker compose exec corral-gate …`.
+          "--admin",
+          GATE_ADMIN,
           "--state",
-          GATE_STATE_DIR,
+          `${GATE_STATE_ROOT}/gate`,
+          ...(audit ? ["--audit", `${GATE_STATE_ROOT}/audit`] : []),
+          ...(options.auditKeyPath ? ["--audit-key", GATE_AUDIT_KEY] : []),
           ...plan.gate.clients.flatMap((c) => {
             const home = atts.get(c)?.find((a) => a.home);
             return home ? ["--map", `${c}=${home.address}`] : [];
           }),
         ],
-        volumes: [
-          `${options.policyPath ?? "./corral.yaml"}:/etc/corral/corral.yaml:ro`,
-          `corral-gate-state:${GATE_STATE_DIR}`,
-        ],
+        environment: { CORRAL_GATE_ADMIN: GATE_ADMIN },
+        volumes,
         networks: nets,
         read_only: true,
+        user: `${GATE_UID}:${GATE_UID}`,
         cap_drop: ["ALL"],
-        cap_add: ["NET_BIND_SERVICE"],
+        // Port 53 as a non-root user with no capability: a sysctl of the container's own netns.
+        sysctls: { "net.ipv4.ip_unprivileged_port_start": 0 },
         security_opt: ["no-new-privileges:true"],
         pids_limit: PIDS_LIMIT,
         mem_limit: "512m",
         restart: "unless-stopped",
+        healthcheck: {
+          test: ["CMD", "node", "/opt/corral/docker/gate/healthcheck.mjs"],
+          interval: "2s",
+          timeout: "2s",
+          retries: 3,
+          start_period: "20s",
+        },
         labels: { "dev.corral.role": "gate" },
       }),
     );
@@ -180,7 +233,7 @@ export function renderOverlay(plan: Plan, d: Deployment, options: OverlayOptions
     " Zone subnets not pinned in corral.yaml come from 10.231.0.0/16, one block per zone\n" +
     " chosen by a hash of its name (pin them with `subnet:` to keep them stable).\n" +
     " Approve pending egress from the gate's own container (its admin API listens on its loopback):\n" +
-    "   docker compose exec corral-gate corral approve <id> --for 1h --state /var/lib/corral";
+    "   docker compose exec corral-gate node /opt/corral/bin/corral.js approve <id> --for 1h --state /var/lib/corral/gate";
   return doc.toString({ lineWidth: 0 });
 }
 
@@ -189,5 +242,6 @@ export function compileComposeOverlay(
   d: Deployment,
   options: OverlayOptions = {},
 ): Record<string, string> {
-  return { "compose.corral.yml": renderOverlay(buildPlan(policy, d, options), d, options) };
+  const withAudit = { ...options, auditing: options.auditing ?? policy.audit !== undefined };
+  return { "compose.corral.yml": renderOverlay(buildPlan(policy, d, options), d, withAudit) };
 }

@@ -1,0 +1,119 @@
+// The gate as users get it: built from docker/gate/Dockerfile on a real Docker Engine (sealed in
+// a network namespace), started by `docker compose` from the shipped file plus Corral's overlay,
+// healthy on /readyz, and the only way out for the agent: a denied name is refused at the gate,
+// a direct connection has no route.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { runCli } from "../testing/cli.ts";
+import { type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
+import { privilegedSkip } from "../testing/privileged.ts";
+
+const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar"] });
+let engine: Engine | undefined;
+const dir = mkdtempSync(join(tmpdir(), "corral-gate-image-"));
+
+before(async () => {
+  if (skip) return;
+  engine = await startEngine();
+});
+after(async () => {
+  await engine
+    ?.docker(["compose", "--project-directory", join(dir, "app"), "-p", "gimg", "down", "-v", "-t", "1"])
+    .catch(() => undefined);
+  await engine?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const COMPOSE = `services:
+  agent:
+    image: acme/agent:1
+    command: ["sleep", "3600"]
+  db:
+    image: acme/db:1
+    command: ["nc", "-ll", "-p", "5432", "-e", "cat"]
+`;
+const POLICY = `version: 1
+zones:
+  agents: { services: [agent] }
+  data: { services: [db] }
+flows:
+  - { from: agents, to: data, ports: [5432/tcp] }
+egress:
+  - { from: agents, allow: [allowed.test:80] }
+gate:
+  state_dir: ./.corral/gate
+audit:
+  path: ./.corral/audit
+`;
+
+test("gate image: built from the Dockerfile, started by compose with the overlay, the agent's only way out", {
+  skip,
+}, async () => {
+  const e = engine!;
+  await importNodeImage(e, "corral-test/node:24");
+  for (const tag of ["acme/agent:1", "acme/db:1"]) await e.docker(["tag", "corral-test/node:24", tag]);
+  mkdirSync(join(dir, "app"));
+  writeFileSync(join(dir, "app/docker-compose.yml"), COMPOSE);
+  writeFileSync(join(dir, "corral.yaml"), POLICY);
+  const compiled = await runCli(
+    ["compile", "--policy", "corral.yaml", "-f", "app/docker-compose.yml", "-o", "out", "--target", "compose"],
+    { cwd: dir },
+  );
+  assert.equal(compiled.code, 0, compiled.err);
+
+  // Compose builds the gate from Corral's own Dockerfile, the base image given as users give it.
+  const compose = (args: string[], timeoutMs?: number) =>
+    e.docker(
+      [
+        "compose",
+        "-p",
+        "gimg",
+        "-f",
+        join(dir, "app/docker-compose.yml"),
+        "-f",
+        join(dir, "out/compose.corral.yml"),
+        ...args,
+      ],
+      timeoutMs ? { timeoutMs } : {},
+    );
+  process.env.CORRAL_GATE_BASE_IMAGE = "corral-test/node:24";
+  e.env.CORRAL_GATE_BASE_IMAGE = "corral-test/node:24";
+  await compose(["up", "-d", "--wait"], 300_000);
+
+  const gateId = (await compose(["ps", "-q", "corral-gate"])).trim();
+  const state = JSON.parse(await e.docker(["inspect", gateId])) as Array<{
+    State: { Health?: { Status: string } };
+    Config: { User: string };
+    HostConfig: { ReadonlyRootfs: boolean };
+  }>;
+  assert.equal(state[0]?.State.Health?.Status, "healthy", "healthcheck on /readyz");
+  assert.equal(state[0]?.Config.User, "10001:10001");
+  assert.equal(state[0]?.HostConfig.ReadonlyRootfs, true);
+  // The policy's relative audit and state paths did not crash it: both live in the state volume.
+  const files = await compose(["exec", "-T", "corral-gate", "sh", "-c", "ls /var/lib/corral /var/lib/corral/audit"]);
+  assert.match(files, /audit/);
+  assert.match(files, /gate/);
+
+  // Probes in Node, which the stand-in images carry: busybox's static name lookups crash there.
+  const probe = (script: string) => compose(["exec", "-T", "agent", "node", "-e", script]);
+  // A plain proxy request to the HTTP_PROXY the overlay gave the agent: the status line is the answer.
+  const proxyScript = (url: string) =>
+    `const u = new URL(process.env.HTTP_PROXY);` +
+    `const s = require("net").connect(Number(u.port), u.hostname, () => s.write("GET ${url} HTTP/1.1\\r\\nHost: " + new URL(${JSON.stringify(url)}).host + "\\r\\nConnection: close\\r\\n\\r\\n"));` +
+    `let got = ""; s.on("data", (d) => { got += d; }); s.on("end", () => { console.log(got.split("\\r\\n")[0]); process.exit(0); });` +
+    `s.on("error", (e) => { console.log("error=" + e.code); process.exit(0); });`;
+  const connectScript = (host: string, port: number) =>
+    `const s = require("net").connect(${port}, ${JSON.stringify(host)});` +
+    `s.on("connect", () => { console.log("open"); process.exit(0); });` +
+    `s.on("error", (e) => { console.log("error=" + e.code); process.exit(0); });` +
+    `setTimeout(() => { console.log("timeout"); process.exit(0); }, 2000);`;
+  const denied = await probe(proxyScript("http://denied.test/"));
+  assert.match(denied, /^HTTP\/1\.1 403/, "a denied name is refused by the gate (the agent's HTTP_PROXY)");
+  const direct = await probe(connectScript("10.203.9.9", 80));
+  assert.doesNotMatch(direct, /open/, "no direct way out");
+  // The declared flow to the database holds through the zone networks, by service name.
+  assert.match(await probe(connectScript("db", 5432)), /open/);
+});

@@ -1,0 +1,150 @@
+// A real Docker Engine for integration tests, sealed in a network namespace of its own
+// (../shared/docker-lab.md): the namespace has no uplink, so containers reach only what a test
+// puts there. Stopped by the pid it was started with; the data root is removed.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface Engine {
+  /** `unix://…` for DOCKER_HOST. */
+  host: string;
+  netns: string;
+  env: NodeJS.ProcessEnv;
+  docker(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startEngine(): Promise<Engine> {
+  const netns = `crl-eng-${process.pid}-${counter++}`;
+  const root = mkdtempSync(join(tmpdir(), "corral-engine-"));
+  for (const d of ["data", "exec"]) mkdirSync(join(root, d));
+  await run("ip", ["netns", "add", netns]);
+  let daemon: ChildProcess | undefined;
+  const sock = join(root, "docker.sock");
+  const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_BUILDKIT: "0" };
+  const stop = async () => {
+    if (daemon?.pid && daemon.exitCode === null) {
+      const exited = new Promise((r) => daemon?.once("exit", r));
+      daemon.kill("SIGTERM");
+      const timer = setTimeout(() => daemon?.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await run("ip", ["netns", "del", netns]).catch(() => undefined);
+    rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  };
+  try {
+    await run("ip", ["-n", netns, "link", "set", "lo", "up"]);
+    // nsenter, not `ip netns exec`: the latter remounts /sys and dockerd loses the cgroup mounts.
+    daemon = spawn(
+      "nsenter",
+      [
+        `--net=/run/netns/${netns}`,
+        "dockerd",
+        "--data-root",
+        join(root, "data"),
+        "--exec-root",
+        join(root, "exec"),
+        "--pidfile",
+        join(root, "docker.pid"),
+        "-H",
+        `unix://${sock}`,
+        "--storage-driver",
+        "vfs",
+        "--containerd-namespace",
+        netns,
+        "--containerd-plugins-namespace",
+        `${netns}-p`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let log = "";
+    daemon.stderr?.on("data", (d) => {
+      log = (log + d).slice(-4000);
+    });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (daemon.exitCode !== null) throw new Error(`dockerd exited: ${log}`);
+      const ok = await run("docker", ["version", "--format", "{{.Server.Version}}"], { env }).then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`dockerd did not come up in 60 s: ${log}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const docker: Engine["docker"] = (args, opts = {}) =>
+    new Promise((resolve, reject) => {
+      const child = execFile(
+        "docker",
+        args,
+        { env, timeout: opts.timeoutMs ?? 240_000, maxBuffer: 64 * 1024 * 1024 },
+        (err, stdout, stderr) =>
+          err ? reject(new Error(`docker ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
+      );
+      if (opts.input !== undefined) child.stdin?.end(opts.input);
+    });
+  return { host: env.DOCKER_HOST, netns, env, docker, stop };
+}
+
+/**
+ * A base image with only Node in it: the machine's node binary and the libraries `ldd` lists,
+ * plus busybox for a shell and wget. It stands in for the official Node image, which no registry
+ * here serves.
+ */
+export async function importNodeImage(engine: Engine, tag: string): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), "corral-noderoot-"));
+  // mkdtemp makes it 0700: as the image's / it would shut out every non-root user.
+  chmodSync(root, 0o755);
+  try {
+    const node = process.execPath;
+    const put = (src: string, dest: string) => {
+      mkdirSync(join(root, dirname(dest)), { recursive: true });
+      copyFileSync(src, join(root, dest));
+      chmodSync(join(root, dest), 0o755);
+    };
+    put(node, "/usr/local/bin/node");
+    const { stdout } = await run("ldd", [node]);
+    for (const lib of stdout.match(/\/\S+/g) ?? []) put(lib, lib);
+    put(busybox(), "/bin/busybox");
+    for (const applet of ["sh", "wget", "nc", "sleep", "cat"]) symlinkSync("busybox", join(root, "bin", applet));
+    mkdirSync(join(root, "tmp"), { mode: 0o1777 });
+    mkdirSync(join(root, "etc"));
+    writeFileSync(join(root, "etc/passwd"), "root:x:0:0::/root:/bin/sh\ngate:x:10001:10001::/:/bin/sh\n");
+    writeFileSync(join(root, "etc/group"), "root:x:0:\ngate:x:10001:\n");
+    const file = `${root}.tar`;
+    await run("tar", ["-C", root, "-cf", file, "."]);
+    try {
+      await engine.docker(["import", "-c", "ENV PATH=/usr/local/bin:/bin", file, tag]);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function busybox(): string {
+  const found = ["/bin/busybox", "/usr/bin/busybox"].find((p) => existsSync(p));
+  if (!found) throw new Error("busybox is not installed (apt-get install busybox-static)");
+  return found;
+}
