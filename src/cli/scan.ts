@@ -15,14 +15,14 @@ import { SEVERITIES, type Severity } from "../scan/types.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
 import { printDiagnostics } from "./diagnostics.ts";
+import { packageVersion } from "./package-root.ts";
 
 const FORMATS = ["text", "json", "sarif", "markdown", "mermaid", "dot"] as const;
 type Format = (typeof FORMATS)[number];
 
 function toolVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
-      .version;
+    return packageVersion();
   } catch {
     return "0.0.0";
   }

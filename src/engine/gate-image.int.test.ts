@@ -79,7 +79,6 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
       ],
       timeoutMs ? { timeoutMs } : {},
     );
-  process.env.CORRAL_GATE_BASE_IMAGE = "corral-test/node:24";
   e.env.CORRAL_GATE_BASE_IMAGE = "corral-test/node:24";
   await compose(["up", "-d", "--wait"], 300_000);
 
