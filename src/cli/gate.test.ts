@@ -1,6 +1,7 @@
 // The compose overlay starts the gate with a generated command line: it must mean, to the real
-// `corral gate` parser, what the overlay intends — listen on the container's interfaces, name
-// each agent by its static address (--map), and apply that agent's zone egress rules.
+// `corral gate` parser, what the overlay intends — listen on the container's interfaces, know
+// each agent by name (--discover: its replicas' addresses come from the engine's DNS), and apply
+// that agent's zone egress rules.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -39,13 +40,13 @@ test("the compose overlay's gate command line parses with corral gate's own pars
   assert.equal(parsed.values.audit, "/var/lib/corral/audit", "the example policy audits");
   assert.equal(parsed.workers, 1);
   assert.equal(parsed.dnsWorkers, 1);
-  const celery = parsed.serviceMap.celery;
-  assert.equal(celery?.length, 1, "the agent is mapped by its static address");
+  assert.deepEqual(parsed.serviceMap, {}, "no static addresses: the engine assigns them per replica");
+  assert.ok(parsed.values.discover.includes("celery"), "the agent is discovered by its service name");
 
-  // What the gate does with it: the agent is recognised by that address, and its zone's egress
-  // rules (agents → api.openai.com:443, approval: ask) decide.
-  const index = buildIndex(policy, { serviceMap: parsed.serviceMap });
-  const caller = resolveCaller(index, celery[0]!);
+  // What the gate does with a discovered replica: it is recognised by its address, and its zone's
+  // egress rules (agents → api.openai.com:443, approval: ask) decide.
+  const index = buildIndex(policy, { serviceMap: { celery: ["10.203.7.130", "10.203.7.131"] } });
+  const caller = resolveCaller(index, "10.203.7.131");
   assert.deepEqual(caller, { identity: "celery", via: "service" });
   assert.equal(decide(index, caller.identity, { name: "api.openai.com", port: 443 }).verdict, "allow");
   const other = decide(index, caller.identity, { name: "evil.example", port: 443 });

@@ -17,6 +17,7 @@ export function parseGateArgs(args: string[], cwd: string) {
     policy: { type: "string", short: "p", default: "corral.yaml" },
     map: { type: "string", multiple: true, default: [] },
     "map-file": { type: "string" },
+    discover: { type: "string", multiple: true, default: [] },
     state: { type: "string" },
     audit: { type: "string" },
     "audit-key": { type: "string" },
@@ -89,6 +90,8 @@ options:
   -p, --policy FILE      policy file (default corral.yaml); reloaded on change and on SIGHUP
   --map SERVICE=IP       identify clients from IP as SERVICE (repeatable)
   --map-file FILE        JSON {"service": "ip" | ["ip", ...]}
+  --discover SERVICE     identify SERVICE's replicas by resolving its name (repeatable): in a
+                         compose project the engine's DNS answers with every replica's address
   --state DIR            approvals and learned destinations (default gate.state_dir)
   --audit DIR            the audit log's directory (default audit.path); a container keeps
                          it in its state volume, not beside the read-only policy
@@ -141,6 +144,7 @@ Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be
         watch: !values["no-watch"],
         env: ctx.env,
         serviceMap,
+        discover: values.discover,
         logger: createLogger(values.log ? resolve(ctx.cwd, values.log) : undefined),
         listen,
         stateDir: values.state ? resolve(ctx.cwd, values.state) : undefined,

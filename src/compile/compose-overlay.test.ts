@@ -41,6 +41,13 @@ test("SuperAGI overlay merged onto the shipped file is valid compose and carries
   assert.equal(networks.corral_data?.internal, true);
   assert.equal(networks.corral_agents?.internal, true);
   assert.equal(networks.corral__egress?.internal, false);
+  // Replicas (`--scale`) need engine-assigned addresses: none is pinned, each zone has a range.
+  for (const [name, svc] of Object.entries(services))
+    if (name !== "corral-gate") assert.doesNotMatch(JSON.stringify(svc.networks ?? {}), /ipv4_address/, name);
+  for (const n of Object.values(networks) as Array<{ ipam?: { config?: Array<Record<string, string>> } }>) {
+    const ipam = n.ipam?.config?.[0];
+    if (ipam) assert.match(ipam.ip_range ?? "", /\.128\/25$/, "members get addresses from the upper half");
+  }
   for (const n of Object.values(networks)) {
     const bridge = n.driver_opts?.["com.docker.network.bridge.name"];
     if (bridge) assert.ok(bridge.length <= 15, bridge);

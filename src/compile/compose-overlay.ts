@@ -2,8 +2,9 @@
 // -f compose.corral.yml up`. Compose merges sequences by appending, so `networks` and `ports`
 // carry `!override` (replace the shipped value) and services that must lose every published
 // port get `ports: !reset []`. Each zone becomes a network with a pinned bridge name and
-// subnet; a service joins another zone's network only when a declared flow needs it, and
-// gets a static address there so the nftables ruleset can name it.
+// subnet; a service joins another zone's network only when a declared flow needs it. Only the
+// gate has a fixed address (clients are pointed at it for DNS); members get theirs from the
+// engine, and `corral enforce` follows them.
 import { Document, type Node, YAMLMap, type YAMLSeq } from "yaml";
 import type { Deployment, Service } from "../model/types.ts";
 import type { Policy } from "../policy/index.ts";
@@ -97,9 +98,11 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
   for (const svc of [...d.services].sort((a, b) => a.name.localeCompare(b.name))) {
     const s: Record<string, unknown> = {};
     const nets: Record<string, unknown> = {};
+    // No static address: the engine picks one per replica from the network's dynamic range, so
+    // `--scale` works; `corral enforce` keys the host rules on the addresses containers get.
     for (const a of atts.get(svc.name) ?? []) {
       const net = netByKey.get(a.network);
-      if (net) nets[net.composeName] = { ipv4_address: a.address };
+      if (net) nets[net.composeName] = {};
     }
     const node = new YAMLMap();
     if (svc.networkMode.kind === "bridge") node.add(doc.createPair("networks", tagged(nets, "!override", doc)));
@@ -160,8 +163,7 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
     services.add(
       doc.createPair(GATE, {
         ...gateImageKeys(options),
-        // Listen on the container's interfaces (Docker's `dns:` always asks port 53) and
-        // name each client by its static address, so the gate knows which agent asks.
+        // Listen on the container's interfaces (Docker's `dns:` always asks port 53).
         // Every path the gate writes is in the state volume: the policy's own relative paths
         // would land in its read-only mount.
         command: [
@@ -179,10 +181,8 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
           `${GATE_STATE_ROOT}/gate`,
           ...(audit ? ["--audit", `${GATE_STATE_ROOT}/audit`] : []),
           ...(options.auditKeyPath ? ["--audit-key", GATE_AUDIT_KEY] : []),
-          ...plan.gate.clients.flatMap((c) => {
-            const home = atts.get(c)?.find((a) => a.home);
-            return home ? ["--map", `${c}=${home.address}`] : [];
-          }),
+          // Clients are known by name: the gate asks the engine's DNS for each one's replicas.
+          ...plan.gate.clients.flatMap((c) => ["--discover", c]),
         ],
         environment: { CORRAL_GATE_ADMIN: GATE_ADMIN },
         volumes,
@@ -214,7 +214,7 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
       driver: "bridge",
       driver_opts: { "com.docker.network.bridge.name": n.bridge },
       internal: n.internal,
-      ipam: { config: [{ subnet: n.subnet, gateway: n.gateway }] },
+      ipam: { config: [{ subnet: n.subnet, ip_range: n.dynamicRange, gateway: n.gateway }] },
       labels: { "dev.corral.zone": n.key === EGRESS ? "(gate egress)" : n.key, "dev.corral.isolate": n.isolate },
     };
   }

@@ -10,7 +10,7 @@
 import type { Deployment } from "../model/types.ts";
 import type { Policy, PortRange } from "../policy/index.ts";
 import { ipToNum, numToIp, toRuns } from "./addr.ts";
-import { buildPlan, EGRESS, type Plan, type PlanOptions } from "./plan.ts";
+import { type Attachment, buildPlan, EGRESS, type Plan, type PlanOptions } from "./plan.ts";
 
 export interface NftOptions extends PlanOptions {
   /** NFLOG group for dropped packets (ulogd2 reads it; see docs/nftables.md). */
@@ -28,17 +28,18 @@ export interface NftElements {
   published: string[];
 }
 
-/** The set elements, compressed into address runs (joiners of one zone are contiguous). */
-export function nftElements(plan: Plan): NftElements {
-  const addr = new Map<string, number>();
-  for (const a of plan.attachments) addr.set(`${a.service}@${a.network}`, ipToNum(a.address));
-  const runsOn = (services: string[], net: string) =>
-    toRuns(
-      services.flatMap((s) => {
-        const n = addr.get(`${s}@${net}`);
-        return n === undefined ? [] : [n];
-      }),
-    );
+/**
+ * The set elements, compressed into address runs (joiners of one zone are contiguous). The
+ * addresses are the plan's (the lab) or the engine's live ones, several per service when it is
+ * scaled: `corral enforce` passes what the containers really have.
+ */
+export function nftElements(plan: Plan, attachments: readonly Attachment[] = plan.attachments): NftElements {
+  const addr = new Map<string, number[]>();
+  for (const a of attachments) {
+    const key = `${a.service}@${a.network}`;
+    addr.set(key, [...(addr.get(key) ?? []), ipToNum(a.address)]);
+  }
+  const runsOn = (services: string[], net: string) => toRuns(services.flatMap((s) => addr.get(`${s}@${net}`) ?? []));
   const flows = new Set<string>();
   const zoneAny = new Set<string>();
   for (const g of plan.groups) {
@@ -56,8 +57,9 @@ export function nftElements(plan: Plan): NftElements {
   }
   const published = new Set<string>();
   for (const p of plan.published) {
-    const home = plan.attachments.find((a) => a.service === p.service && a.home);
-    if (home) published.add(`${home.address} . ${p.port.protocol} . ${portText(p.port)}`);
+    for (const home of attachments)
+      if (home.service === p.service && home.home)
+        published.add(`${home.address} . ${p.port.protocol} . ${portText(p.port)}`);
   }
   return { flows: [...flows], zoneAny: [...zoneAny], published: [...published] };
 }
@@ -74,9 +76,13 @@ function set(name: string, type: string, elements: string[]): string[] {
   ];
 }
 
-export function renderNftables(plan: Plan, options: NftOptions = {}): string {
+export function renderNftables(
+  plan: Plan,
+  options: NftOptions = {},
+  attachments: readonly Attachment[] = plan.attachments,
+): string {
   const group = options.logGroup ?? 1;
-  const el = nftElements(plan);
+  const el = nftElements(plan, attachments);
   const egress = plan.networks.find((n) => n.key === EGRESS);
   const lines = [
     "#!/usr/sbin/nft -f",

@@ -73,3 +73,28 @@ test("traefik: HSTS, rate limit, allow-list and TLS 1.2 floor for published rout
     "::1/128",
   ]);
 });
+
+test("scaling: members come from the dynamic half, live replicas each get the service's rules", () => {
+  const selfFlow = POLICY.replace("flows:\n", "flows:\n  - { from: a2, to: a2, ports: [9000/tcp] }\n");
+  const { policy } = parsePolicy(selfFlow, "p.yaml");
+  const plan = buildPlan(policy, deployment([svc("proxy"), svc("a1"), svc("a2"), svc("db"), svc("cache")]));
+  const agents = plan.networks.find((n) => n.key === "agents");
+  assert.ok(agents);
+  assert.equal(agents.dynamicRange, agents.subnet.replace(/\.0\/24$/, ".128/25"), "the engine's ip_range: upper half");
+  const self = plan.groups.find((g) => g.sources.length === 1 && g.sources[0] === "a2" && g.targets[0] === "a2");
+  assert.ok(self, "a flow from a service to itself is kept: its replicas talk across the bridge");
+  // Two live replicas of a1 and of a2, as the engine assigned them.
+  const base = agents.subnet.replace(/\.0\/24$/, "");
+  const live = [
+    ...plan.attachments.filter((a) => a.network !== "agents" || !["a1", "a2"].includes(a.service)),
+    { service: "a1", network: "agents", address: `${base}.130`, home: true },
+    { service: "a1", network: "agents", address: `${base}.131`, home: true },
+    { service: "a2", network: "agents", address: `${base}.140`, home: true },
+    { service: "a2", network: "agents", address: `${base}.141`, home: true },
+  ];
+  const text = renderNftables(plan, {}, live);
+  assert.match(text, new RegExp(`${base}\\.140-${base}\\.141 \\. ${base}\\.140-${base}\\.141 \\. tcp \\. 9000`));
+  assert.doesNotMatch(text, new RegExp(`${base}\\.130-${base}\\.131 \\. ${base}\\.130`), "a1's replicas stay apart");
+  const proxyToA1 = new RegExp(`\\. ${base}\\.130-${base}\\.131 \\. tcp \\. 8080`);
+  assert.match(text, proxyToA1, "a declared flow reaches every replica");
+});

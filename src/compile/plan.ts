@@ -1,8 +1,9 @@
 // The address plan every target shares: one network per zone, which extra zone networks a
-// service joins so its declared flows can happen, a static address for every attachment, and
-// the gate's place. Pure and deterministic: the same policy and deployment give the same plan,
-// so the compose overlay (static ipv4_address), the nftables ruleset (address sets) and the
-// lab (namespaces) all agree on who is where.
+// service joins so its declared flows can happen, and the gate's place. Pure and deterministic:
+// the same policy and deployment give the same plan, so the compose overlay, the nftables
+// ruleset and the lab agree on who is where. Member addresses in the plan are the lab's; on a
+// real engine members get theirs from the network's dynamic range and `corral enforce` renders
+// the ruleset from what the containers really have.
 
 import type { Deployment } from "../model/types.ts";
 import { expandName, type Policy, type PortRange, parsePortSpec, zoneOf } from "../policy/index.ts";
@@ -42,6 +43,11 @@ export interface PlanNetwork {
   isolate: "shared" | "per-service";
   /** Services whose zone this is. */
   members: string[];
+  /**
+   * Where the engine hands out members' addresses (Docker's `ip_range`): the subnet's upper half,
+   * so replicas can come and go (`--scale`) while the gate keeps its fixed address below it.
+   */
+  dynamicRange: string;
 }
 
 export interface Attachment {
@@ -98,8 +104,9 @@ function portOf(hostPort: string, fallback: number): number {
 }
 
 function prefixFor(hosts: number): number {
-  // Network, gateway, gate, hosts and broadcast; never smaller than a /24 so a zone can grow.
-  const bits = Math.ceil(Math.log2(hosts + FIRST_MEMBER + 1));
+  // Members live in the upper half (the dynamic range), so the subnet holds twice the hosts;
+  // never smaller than a /24 so a zone's replicas can grow.
+  const bits = Math.ceil(Math.log2(2 * (hosts + 1)));
   return Math.min(24, 32 - Math.max(bits, 2));
 }
 
@@ -113,9 +120,10 @@ function allocate(needs: Array<{ key: string; hosts: number; pinned?: string }>,
   for (const n of needs) {
     if (!n.pinned) continue;
     const c = parseCidr(n.pinned);
-    if (cidrSize(c) < n.hosts + FIRST_MEMBER + 1)
+    // The engine gives members addresses from the upper half only (less its broadcast address).
+    if (cidrSize(c) / 2 - 1 < n.hosts)
       throw new Error(
-        `zone '${n.key}': subnet ${n.pinned} is too small for ${n.hosts} addresses; give a larger subnet`,
+        `zone '${n.key}': subnet ${n.pinned} is too small for ${n.hosts} containers (members come from its upper half); give a larger subnet`,
       );
     out.set(n.key, c);
     taken.push(c);
@@ -178,7 +186,8 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
     const byNet = new Map<string, string[]>();
     for (const t of tos) byNet.set(homeKey(t), [...(byNet.get(homeKey(t)) ?? []), t]);
     for (const [net, targets] of [...byNet].sort((a, b) => a[0].localeCompare(b[0]))) {
-      const sources = froms.filter((f) => !(targets.length === 1 && targets[0] === f));
+      // A flow from a service to itself is kept: between its replicas it crosses the bridge.
+      const sources = froms;
       if (sources.length === 0) continue;
       for (const s of sources) join(net, s);
       groups.push({ flowIndex, network: net, sources, targets, ports });
@@ -255,6 +264,7 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
       internal: key !== EGRESS && !publishedZones.has(key),
       isolate: key === EGRESS ? "per-service" : isolateOf(key),
       members: own,
+      dynamicRange: formatCidr({ base: block.base + cidrSize(block) / 2, prefix: block.prefix + 1 }),
     });
     let offset = FIRST_MEMBER;
     for (const svc of own)

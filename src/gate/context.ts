@@ -19,6 +19,11 @@ export interface GateContext {
   publish(ev: DecisionEvent, times?: number): void;
   now(): number;
   /**
+   * A source address no identity matched: a refresh of the clients' addresses to await before
+   * deciding once more, or undefined when nothing new can be learned now.
+   */
+  identify?(sourceIp: string): Promise<void> | undefined;
+  /**
    * Calls `listener` whenever the policy, the grants or the resolver change: anything that
    * remembers answers beyond one call (the DNS repeat table) forgets them there. Returns the
    * way to stop listening.

@@ -15,6 +15,7 @@ import { Approvals } from "./approvals.ts";
 import type { RelayPayload } from "./cluster.ts";
 import type { GateContext, Snapshot } from "./context.ts";
 import { Detector } from "./detect.ts";
+import { type DiscoveryOptions, ServiceDiscovery } from "./discovery.ts";
 import { Resolver } from "./dns/resolver.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { parseUpstream } from "./dns/upstream.ts";
@@ -28,6 +29,7 @@ import { hostForm } from "./names.ts";
 import { diffSummary, policyDiff } from "./policy-diff.ts";
 import { buildIndex } from "./policy-index.ts";
 import { ProxyServer } from "./proxy/server.ts";
+import { mergeServiceMaps } from "./service-map.ts";
 import type { Floor } from "./ssrf.ts";
 
 export interface ListenAddr {
@@ -48,6 +50,9 @@ export interface GateOptions {
   watch?: boolean;
   env?: NodeJS.ProcessEnv;
   serviceMap?: Record<string, string | string[]>;
+  /** services identified by asking the resolver for their names (compose replicas; see discovery.ts) */
+  discover?: readonly string[];
+  discoveryOptions?: DiscoveryOptions;
   logger?: Logger;
   audit?: AuditSink;
   /** overrides of gate.listen (tests pass port 0) */
@@ -111,6 +116,7 @@ export class Gate {
   private webhooksInFlight = 0;
   private ready = false;
   private readonly changeListeners = new Set<() => void>();
+  private readonly discovery: ServiceDiscovery | undefined;
   readonly ctx: GateContext;
 
   private constructor(opts: GateOptions) {
@@ -140,6 +146,15 @@ export class Gate {
         { "event.action": "admin-token" },
         "admin token kept in memory only: set gate.state_dir (or $CORRAL_GATE_ADMIN_TOKEN) so corral approve/ui/run can authenticate",
       );
+    if (opts.discover?.length)
+      this.discovery = new ServiceDiscovery(
+        opts.discover,
+        () => {
+          this.snap = this.buildSnapshot(this.loaded);
+          this.changed();
+        },
+        opts.discoveryOptions,
+      );
     this.snap = this.buildSnapshot(opts.loaded);
     this.resolverRef = this.buildResolver(opts.loaded);
     this.detector = this.buildDetector(opts.loaded);
@@ -152,6 +167,7 @@ export class Gate {
       },
       publish: (ev, times) => gate.publish(ev, times),
       now,
+      ...(this.discovery ? { identify: () => gate.discovery?.unknown() } : {}),
       onChange: (listener) => {
         gate.changeListeners.add(listener);
         return () => gate.changeListeners.delete(listener);
@@ -164,7 +180,9 @@ export class Gate {
     return {
       index: buildIndex(loaded.policy, {
         env: this.opts.env ?? process.env,
-        serviceMap: this.opts.serviceMap,
+        serviceMap: this.discovery
+          ? mergeServiceMaps(this.opts.serviceMap ?? {}, this.discovery.current())
+          : this.opts.serviceMap,
         self: this.self,
         ephemeral: this.ephemeral,
       }),
@@ -268,6 +286,7 @@ export class Gate {
       if (l.port !== 0) bound.push(l);
     }
     this.self = selfAddresses(bound);
+    await this.discovery?.start();
     this.snap = this.buildSnapshot(this.loaded);
     this.changed();
     if (this.opts.watch && this.opts.policyFile) this.watchPolicy(this.opts.policyFile);
@@ -561,6 +580,7 @@ export class Gate {
   async close(): Promise<void> {
     this.ready = false;
     this.watcher?.close();
+    this.discovery?.stop();
     this.approvals.close();
     clearTimeout(this.reloadTimer);
     const batch = this.dns?.batchStats();

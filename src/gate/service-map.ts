@@ -1,5 +1,5 @@
 // Service → address maps for identifying clients by source address, from `--map svc=ip`
-// flags and JSON files ({"svc": "ip"} or {"svc": ["ip", …]}). Compose discovery comes later.
+// flags and JSON files ({"svc": "ip"} or {"svc": ["ip", …]}); discovery.ts finds compose replicas by name.
 import { readFileSync } from "node:fs";
 import ipaddr from "ipaddr.js";
 
@@ -32,5 +32,13 @@ export function readMapFile(path: string): ServiceMap {
 export function mergeMaps(file: ServiceMap, flags: [string, string][]): ServiceMap {
   const out: ServiceMap = { ...file };
   for (const [s, a] of flags) out[s] = [...(out[s] ?? []), a];
+  return out;
+}
+
+/** Both maps' addresses per service (a static `--map` and what discovery found). */
+export function mergeServiceMaps(a: Record<string, string | string[]>, b: ServiceMap): ServiceMap {
+  const out: ServiceMap = {};
+  for (const [k, v] of Object.entries(a)) out[k] = Array.isArray(v) ? [...v] : [v];
+  for (const [k, v] of Object.entries(b)) out[k] = [...(out[k] ?? []), ...v];
   return out;
 }

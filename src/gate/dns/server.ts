@@ -72,6 +72,21 @@ export function answerQuery(
   raw: Buffer,
   sourceIp: string,
 ): DnsReply | undefined | Promise<DnsReply | undefined> {
+  const learning = ctx.identify && isUnknown(ctx, sourceIp) ? ctx.identify(sourceIp) : undefined;
+  // A replica that started a moment ago: learn its address before deciding.
+  if (learning) return learning.then(() => answerKnown(ctx, raw, sourceIp));
+  return answerKnown(ctx, raw, sourceIp);
+}
+
+function isUnknown(ctx: GateContext, sourceIp: string): boolean {
+  return resolveCaller(ctx.snapshot().index, sourceIp).via === "none";
+}
+
+function answerKnown(
+  ctx: GateContext,
+  raw: Buffer,
+  sourceIp: string,
+): DnsReply | undefined | Promise<DnsReply | undefined> {
   const fq = parseFastQuery(raw);
   return (fq && answerMemo(ctx, fq, sourceIp)) || answerDecoded(ctx, raw, sourceIp);
 }

@@ -257,10 +257,17 @@ class ClientConnection {
 
   private async handle(head: Head): Promise<void> {
     const started = performance.now();
-    const snap = this.ctx.snapshot();
+    let snap = this.ctx.snapshot();
     const auth = headerValues(head, "proxy-authorization");
     if (auth.length > 1) return this.fail(400, "more than one Proxy-Authorization");
-    const caller = resolveCaller(snap.index, this.sourceIp, auth[0]);
+    let caller = resolveCaller(snap.index, this.sourceIp, auth[0]);
+    const learning = caller.via === "none" && auth.length === 0 ? this.ctx.identify?.(this.sourceIp) : undefined;
+    if (learning) {
+      // A replica that started a moment ago: learn its address before deciding.
+      await learning;
+      snap = this.ctx.snapshot();
+      caller = resolveCaller(snap.index, this.sourceIp, auth[0]);
+    }
     const key = caller.identity ?? `?${this.sourceIp}`;
     if (this.counted === undefined) {
       if (!this.perIdentity.open(key, snap.limits.perIdentityConnections))
