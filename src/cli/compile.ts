@@ -4,11 +4,16 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { GATE_UID, type OverlayOptions } from "../compile/compose-overlay.ts";
 import { applyRuleset, NftError } from "../compile/nft-apply.ts";
 import { compileTarget, TARGETS, type Target } from "../compile/targets.ts";
+import { DockerClient, socketPath } from "../engine/docker-api.ts";
+import { type EnforceReport, Enforcer } from "../engine/enforce.ts";
+import { liveRuleset } from "../engine/live-ruleset.ts";
 import { readDeployment } from "../model/load.ts";
-import { loadPolicy, type Policy } from "../policy/index.ts";
+import type { Deployment } from "../model/types.ts";
+import { type LoadedPolicy, loadPolicy, type Policy } from "../policy/index.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
 import { printDiagnostics } from "./diagnostics.ts";
+import { describeReport } from "./enforce.ts";
 import { PACKAGE_ROOT, packageVersion } from "./package-root.ts";
 import { paint } from "./paint.ts";
 
@@ -67,6 +72,36 @@ function gateContainer(
   return { ...out, gateBuildContext: composePath(projectDir, PACKAGE_ROOT), gateTag: packageVersion() };
 }
 
+/**
+ * The one-shot load: the file's addresses are the lab's, so the ruleset is rendered from the
+ * engine's running containers, as `corral enforce --once` does. Without an engine it seals
+ * rather than leave a previous policy in force.
+ */
+async function applyLive(
+  loaded: LoadedPolicy,
+  deployment: Deployment,
+  logGroup: number,
+  env: NodeJS.ProcessEnv,
+  netns: string | undefined,
+): Promise<EnforceReport> {
+  const ruleset = liveRuleset(loaded.policy, deployment, { comment: `policy sha256 ${loaded.hash}`, logGroup });
+  let socket: string;
+  try {
+    socket = socketPath(env.DOCKER_HOST);
+  } catch (err) {
+    throw new UsageError((err as Error).message, "run compile --apply on the Docker host");
+  }
+  const enforcer = new Enforcer({
+    project: deployment.project ?? "",
+    client: new DockerClient(socket),
+    members: ruleset.members,
+    render: ruleset.render,
+    whenUnreachable: "seal",
+    ...(netns ? { netns } : {}),
+  });
+  return enforcer.reconcile("compile --apply");
+}
+
 export const command: Command = {
   name: "compile",
   summary: "turn the policy into enforcement (compose overlay, nftables, NetworkPolicy, Cilium, Traefik)",
@@ -83,8 +118,10 @@ Writes one set of files per target (default: every target) into the output direc
   traefik     traefik-dynamic.yml   HSTS, rate limit, IP allow-list, TLS ≥ 1.2 for published routes
 
 --check  validate the nftables ruleset against the kernel (nft -c), changing nothing
---apply  load it (nft -f, atomic: a refused ruleset leaves the running one in place);
-         --netns runs nft inside a named network namespace
+--apply  load it now (nft -f, atomic: a refused ruleset leaves the running one in place), with
+         the addresses of the project's running containers on the engine at $DOCKER_HOST (as
+         corral enforce --once); with no engine, the sealed ruleset. --netns runs nft inside
+         a named network namespace. To keep the rules in step, run corral enforce.
 --profile    compose profiles to activate (as docker compose --profile); services of
              inactive profiles are left out of the overlay
 --log-group  NFLOG group for dropped packets (default 1; see docs/nftables.md for ulogd2)
@@ -161,7 +198,7 @@ Exit codes: 0 written (and checked/applied), 1 nft refused the ruleset, 2 bad in
     try {
       if (nft && values.check)
         report.check = await applyRuleset(nft, { check: true, ...(values.netns ? { netns: values.netns } : {}) });
-      if (nft && values.apply) report.apply = await applyRuleset(nft, values.netns ? { netns: values.netns } : {});
+      if (nft && values.apply) report.apply = await applyLive(loaded, deployment, logGroup, ctx.env, values.netns);
     } catch (err) {
       if (!(err instanceof NftError)) throw err;
       ctx.stderr.write(`${paint("error", "red", ctx.color)}: ${err.message}\n`);
@@ -173,9 +210,10 @@ Exit codes: 0 written (and checked/applied), 1 nft refused the ruleset, 2 bad in
     }
     for (const name of outputs.keys()) ctx.stdout.write(`wrote ${join(values.out, name)}\n`);
     if (report.check) ctx.stdout.write(`${paint("ok", "green", ctx.color)}: nft -c accepted corral.nft\n`);
-    if (report.apply)
+    const applied = report.apply as EnforceReport | undefined;
+    if (applied)
       ctx.stdout.write(
-        `${paint("ok", "green", ctx.color)}: table inet corral loaded${values.netns ? ` in netns ${values.netns}` : ""}\n`,
+        `${paint("ok", "green", ctx.color)}: ${describeReport(applied, deployment.project ?? "?").replace(/^[^:]*: /, "")}${values.netns ? ` in netns ${values.netns}` : ""}\n`,
       );
     return EXIT.ok;
   },

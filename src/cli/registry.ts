@@ -35,6 +35,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./compile.ts")).command,
   },
   {
+    name: "enforce",
+    summary: "keep the host rules in step with the running containers",
+    load: async () => (await import("./enforce.ts")).command,
+  },
+  {
     name: "verify",
     summary: "probe every flow in a network-namespace lab",
     load: async () => (await import("./verify.ts")).command,

@@ -1,6 +1,7 @@
 // The shell around the nftables ruleset: load it with `nft -f` (one transaction, so a bad
 // ruleset leaves the running one in place), or only check it with `nft -c -f`.
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,4 +63,13 @@ export async function applyRuleset(text: string, options: ApplyOptions = {}): Pr
 export async function listCorralTable(options: { netns?: string; family?: string } = {}): Promise<string | undefined> {
   const r = await exec(nftArgv(["list", "table", options.family ?? "inet", "corral"], options.netns));
   return r.code === 0 ? r.stdout : undefined;
+}
+
+/**
+ * A digest of the loaded `table inet corral` without its counters (`nft -s`), or undefined when
+ * there is none: equal digests mean nobody changed, flushed or deleted the rules since.
+ */
+export async function corralTableDigest(options: { netns?: string } = {}): Promise<string | undefined> {
+  const r = await exec(nftArgv(["-s", "list", "table", "inet", "corral"], options.netns));
+  return r.code === 0 ? createHash("sha256").update(r.stdout).digest("hex") : undefined;
 }

@@ -24,6 +24,8 @@ export interface Engine {
   netns: string;
   env: NodeJS.ProcessEnv;
   docker(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
+  /** Stops dockerd and starts it again on the same data (containers with a restart policy return). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,7 +39,7 @@ export async function startEngine(): Promise<Engine> {
   let daemon: ChildProcess | undefined;
   const sock = join(root, "docker.sock");
   const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_BUILDKIT: "0" };
-  const stop = async () => {
+  const halt = async () => {
     if (daemon?.pid && daemon.exitCode === null) {
       const exited = new Promise((r) => daemon?.once("exit", r));
       daemon.kill("SIGTERM");
@@ -45,13 +47,15 @@ export async function startEngine(): Promise<Engine> {
       await exited;
       clearTimeout(timer);
     }
+  };
+  const stop = async () => {
+    await halt();
     await run("ip", ["netns", "del", netns]).catch(() => undefined);
     rmSync(root, { recursive: true, force: true, maxRetries: 3 });
   };
-  try {
-    await run("ip", ["-n", netns, "link", "set", "lo", "up"]);
+  const launch = async () => {
     // nsenter, not `ip netns exec`: the latter remounts /sys and dockerd loses the cgroup mounts.
-    daemon = spawn(
+    const child = spawn(
       "nsenter",
       [
         `--net=/run/netns/${netns}`,
@@ -73,13 +77,14 @@ export async function startEngine(): Promise<Engine> {
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
+    daemon = child;
     let log = "";
-    daemon.stderr?.on("data", (d) => {
+    child.stderr?.on("data", (d) => {
       log = (log + d).slice(-4000);
     });
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (daemon.exitCode !== null) throw new Error(`dockerd exited: ${log}`);
+      if (child.exitCode !== null) throw new Error(`dockerd exited: ${log}`);
       const ok = await run("docker", ["version", "--format", "{{.Server.Version}}"], { env }).then(
         () => true,
         () => false,
@@ -88,6 +93,10 @@ export async function startEngine(): Promise<Engine> {
       if (Date.now() > deadline) throw new Error(`dockerd did not come up in 60 s: ${log}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+  };
+  try {
+    await run("ip", ["-n", netns, "link", "set", "lo", "up"]);
+    await launch();
   } catch (err) {
     await stop();
     throw err;
@@ -103,7 +112,11 @@ export async function startEngine(): Promise<Engine> {
       );
       if (opts.input !== undefined) child.stdin?.end(opts.input);
     });
-  return { host: env.DOCKER_HOST, netns, env, docker, stop };
+  const restart = async () => {
+    await halt();
+    await launch();
+  };
+  return { host: env.DOCKER_HOST, netns, env, docker, restart, stop };
 }
 
 /**

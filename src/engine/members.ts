@@ -1,0 +1,53 @@
+// Who really is where: the running containers of a compose project, as plan attachments with the
+// addresses the engine gave them. A container is named by Compose's service label (so every
+// replica, and `compose run` one-offs, get their service's rules) and placed on the plan network
+// whose subnet holds its address: the overlay pins those subnets, and a name match would break on
+// `name:` overrides and project prefixes.
+import { ipToNum, parseCidr } from "../compile/addr.ts";
+import type { Attachment, Plan } from "../compile/plan.ts";
+import type { ContainerSummary } from "./docker-api.ts";
+
+export const SERVICE_LABEL = "com.docker.compose.service";
+
+export interface LiveMembers {
+  attachments: Attachment[];
+  /** Running containers of services the plan does not know (they get no rules: dropped). */
+  unknown: string[];
+}
+
+export function liveMembers(plan: Plan, containers: readonly ContainerSummary[]): LiveMembers {
+  const ranges = plan.networks.map((n) => {
+    const c = parseCidr(n.subnet);
+    return { key: n.key, first: c.base, last: c.base + 2 ** (32 - c.prefix) - 1 };
+  });
+  const networkOf = (ip: string) => {
+    const v = ipToNum(ip);
+    return ranges.find((r) => v >= r.first && v <= r.last)?.key;
+  };
+  const planned = new Map(plan.attachments.map((a) => [`${a.service}@${a.network}`, a.home]));
+  const attachments: Attachment[] = [];
+  const unknown = new Set<string>();
+  for (const c of containers) {
+    const service = c.Labels[SERVICE_LABEL];
+    if (!service) continue;
+    for (const net of Object.values(c.NetworkSettings?.Networks ?? {})) {
+      if (!net.IPAddress) continue;
+      const network = networkOf(net.IPAddress);
+      if (!network) continue;
+      const home = planned.get(`${service}@${network}`);
+      // On a Corral network the plan does not put it on: someone connected it by hand.
+      if (home === undefined) {
+        unknown.add(service);
+        continue;
+      }
+      attachments.push({ service, network, address: net.IPAddress, home });
+    }
+  }
+  attachments.sort(
+    (a, b) =>
+      a.network.localeCompare(b.network) ||
+      a.service.localeCompare(b.service) ||
+      ipToNum(a.address) - ipToNum(b.address),
+  );
+  return { attachments, unknown: [...unknown].sort() };
+}
