@@ -115,4 +115,33 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
   assert.doesNotMatch(direct, /open/, "no direct way out");
   // The declared flow to the database holds through the zone networks, by service name.
   assert.match(await probe(connectScript("db", 5432)), /open/);
+
+  // A replica started later is still the agent to the gate: it learns the new address from the
+  // engine's DNS on first contact (no static map), so the agents' allowlist applies to it; an
+  // unknown source would be refused (403) for every name.
+  await compose(["up", "-d", "--no-recreate", "--scale", "agent=2"], 120_000);
+  for (const index of ["1", "2"]) {
+    const allowed = await compose([
+      "exec",
+      "-T",
+      "--index",
+      index,
+      "agent",
+      "node",
+      "-e",
+      proxyScript("http://allowed.test/"),
+    ]);
+    assert.match(allowed, /^HTTP\/1\.1 (?!403)\d{3}/, `replica ${index} is identified: an allowed name is not refused`);
+    const refused = await compose([
+      "exec",
+      "-T",
+      "--index",
+      index,
+      "agent",
+      "node",
+      "-e",
+      proxyScript("http://denied.test/"),
+    ]);
+    assert.match(refused, /^HTTP\/1\.1 403/, `replica ${index}: a denied name is still refused`);
+  }
 });

@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -19,6 +20,8 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 export interface Engine {
+  /** dockerd's own version, e.g. 20.10.24+dfsg1. */
+  version: string;
   /** `unix://…` for DOCKER_HOST. */
   host: string;
   netns: string;
@@ -31,7 +34,23 @@ export interface Engine {
 
 let counter = 0;
 
-export async function startEngine(): Promise<Engine> {
+/**
+ * Engines the tests run on: the system's, and each one unpacked by scripts/install-engine.sh
+ * under ENGINES_DIR (dockerd and containerd of another Debian release, the system's runc).
+ */
+export const ENGINES_DIR = "/opt/corral-test/engines";
+
+export function installedEngines(): Array<{ name: string; dir?: string }> {
+  const extra = existsSync(ENGINES_DIR)
+    ? readdirSync(ENGINES_DIR)
+        .filter((n) => existsSync(join(ENGINES_DIR, n, "usr/sbin/dockerd")))
+        .sort()
+        .map((n) => ({ name: n, dir: join(ENGINES_DIR, n) }))
+    : [];
+  return [{ name: "system" }, ...extra];
+}
+
+export async function startEngine(options: { dir?: string } = {}): Promise<Engine> {
   const netns = `crl-eng-${process.pid}-${counter++}`;
   const root = mkdtempSync(join(tmpdir(), "corral-engine-"));
   for (const d of ["data", "exec"]) mkdirSync(join(root, d));
@@ -75,7 +94,13 @@ export async function startEngine(): Promise<Engine> {
         "--containerd-plugins-namespace",
         `${netns}-p`,
       ],
-      { stdio: ["ignore", "ignore", "pipe"] },
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+        // Another engine's dockerd finds its own containerd and docker-proxy first.
+        env: options.dir
+          ? { ...process.env, PATH: `${options.dir}/usr/sbin:${options.dir}/usr/bin:${process.env.PATH ?? ""}` }
+          : process.env,
+      },
     );
     daemon = child;
     let log = "";
@@ -116,7 +141,8 @@ export async function startEngine(): Promise<Engine> {
     await halt();
     await launch();
   };
-  return { host: env.DOCKER_HOST, netns, env, docker, restart, stop };
+  const version = (await docker(["version", "--format", "{{.Server.Version}}"])).trim();
+  return { version, host: env.DOCKER_HOST, netns, env, docker, restart, stop };
 }
 
 /**
