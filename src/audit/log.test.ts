@@ -3,6 +3,7 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:f
 import { join } from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
+import { waitFor } from "../testing/wait.ts";
 import { loadPublicKey } from "./keys.ts";
 import { openAuditLog } from "./log.ts";
 import { CHECKPOINTS_FILE, LOCK_FILE, listSegments, segmentName } from "./segments.ts";
@@ -92,8 +93,7 @@ test("checkpoints are signed every N records and after the interval", async () =
 
     const timed = await openAuditLog({ dir: s.dir, keyPath: s.keyPath, checkpointIntervalMs: 40 });
     await timed.record("policy.load", "corral", { file: "corral.yaml" });
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(JSON.parse(lines(join(s.dir, CHECKPOINTS_FILE)).at(-1)!).seq, 26);
+    await waitFor("the timed checkpoint", () => JSON.parse(lines(join(s.dir, CHECKPOINTS_FILE)).at(-1)!).seq === 26);
     await timed.close();
   } finally {
     s.cleanup();

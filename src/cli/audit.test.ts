@@ -5,7 +5,8 @@ import { test } from "node:test";
 import { openAuditLog } from "../audit/log.ts";
 import { segmentName } from "../audit/segments.ts";
 import { scratch } from "../audit/testkit.ts";
-import { runCli } from "../testing/cli.ts";
+import { runCli, startCli } from "../testing/cli.ts";
+import { waitFor } from "../testing/wait.ts";
 
 async function corral(args: string[], cwd: string, signal?: AbortSignal) {
   const r = await runCli(args, signal ? { cwd, stopSignal: signal } : { cwd });
@@ -111,15 +112,20 @@ test("tail --follow prints new records until stopped", async () => {
     const log = await openAuditLog({ dir: s.dir, fsync: "none" });
     await log.record("login", "a", { n: 1 });
     const ac = new AbortController();
-    const run = corral(["audit", "tail", "--dir", "log", "--follow", "--format", "json"], s.root, ac.signal);
-    await new Promise((r) => setTimeout(r, 100));
+    const run = startCli(["audit", "tail", "--dir", "log", "--follow", "--format", "json"], {
+      cwd: s.root,
+      stopSignal: ac.signal,
+    });
+    const printed = () => run.out().trim().split("\n").filter(Boolean).length;
+    // The first record printed means tail has taken its position: the next one is a new one.
+    await waitFor("the existing record", () => printed() === 1);
     await log.record("login", "a", { n: 2 });
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor("the new record", () => printed() === 2);
     ac.abort();
-    const res = await run;
-    assert.equal(res.code, 0);
+    assert.equal(await run.done, 0);
     assert.deepEqual(
-      res.stdout
+      run
+        .out()
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l).data.n),

@@ -3,7 +3,7 @@
 // reach the audit log that worker 1 holds. Real processes, loopback only.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -13,6 +13,7 @@ import * as dns from "dns-packet";
 import { readRecords } from "../audit/index.ts";
 import { main } from "../cli/main.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
+import { waitFor } from "../testing/wait.ts";
 import { dnsQuery, freePort, type Origin, rawRequest, startDnsUpstream, startOrigin } from "./testkit.ts";
 
 const query = (name: string): dns.Packet => ({
@@ -98,8 +99,11 @@ audit:
       if (i > 150 || gate.exitCode !== null) assert.fail(`gate did not start: ${stderr}`);
       await sleep(100);
     }
-    // Both workers bind the proxy port: wait until a plain request is answered a few times.
-    await sleep(500);
+    const logLines = () =>
+      (existsSync(join(dir, "gate.log")) ? readFileSync(join(dir, "gate.log"), "utf8") : "").split("\n");
+    const logged = (action: string) => logLines().filter((l) => l.includes(`"event.action":"${action}"`)).length;
+    // Each worker logs gate-start once its listeners are bound.
+    await waitFor("both workers to listen", () => logged("gate-start") === 2);
     const token = readFileSync(join(dir, "state", "admin.token"), "utf8").trim();
     const minted = await fetch(`${base}/identities/ephemeral`, {
       method: "POST",
@@ -108,7 +112,7 @@ audit:
     });
     assert.equal(minted.status, 201);
     const runToken = ((await minted.json()) as { token: string }).token;
-    await sleep(200);
+    await waitFor("the other worker to adopt the run", () => logged("run-identity-adopted") === 1);
     const get = (host: string) =>
       `GET http://${host}:${P}/ HTTP/1.1\r\nHost: ${host}:${P}\r\nProxy-Authorization: Bearer ${runToken}\r\nConnection: close\r\n\r\n`;
     const N = 24;

@@ -11,7 +11,16 @@ import { after, before, describe, test } from "node:test";
 import { main } from "../cli/main.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
-import { freePort, type Origin, rawRequest, startDnsUpstream, startOrigin, startTestGate } from "./testkit.ts";
+import { waitFor } from "../testing/wait.ts";
+import {
+  freePort,
+  heldRequest,
+  type Origin,
+  rawRequest,
+  startDnsUpstream,
+  startOrigin,
+  startTestGate,
+} from "./testkit.ts";
 
 const skip = privilegedSkip({ root: false });
 
@@ -105,18 +114,20 @@ ${extra}`;
         tunnelText += d.toString("latin1");
       });
       tunnel.write(`CONNECT allowed.test:${P} HTTP/1.1\r\n\r\n`);
-      await sleep(100);
+      await waitFor("the tunnel to open", () => tunnelText.includes("200 Connection established"));
+      const first = g.gate.policyHash;
       writeFileSync(file, policy([`new.test:${P}`]));
-      await sleep(600);
+      await waitFor("the reload on change", () => g.gate.policyHash !== first);
       assert.equal((await rawRequest(g.proxyPort, get("new.test"))).status, 200, "reloaded on change");
       assert.equal((await rawRequest(g.proxyPort, get("allowed.test"))).status, 403);
       writeFileSync(file, 'version: 1\negress: [ { from: agent, allow: ["bad host name!"] } ]\n');
-      await sleep(600);
+      await waitFor("the failed reload", () =>
+        g.logs.some((l) => l["event.action"] === "policy-reload" && l["event.outcome"] === "failure"),
+      );
       assert.equal((await rawRequest(g.proxyPort, get("new.test"))).status, 200, "last good policy kept");
-      assert.ok(g.logs.some((l) => l["event.action"] === "policy-reload" && l["event.outcome"] === "failure"));
       assert.equal(await g.gate.reload(), false);
       tunnel.write(`GET / HTTP/1.1\r\nHost: allowed.test:${P}\r\n\r\n`);
-      await sleep(200);
+      await waitFor("the answer through the tunnel", () => /HTTP\/1\.1 200 OK/.test(tunnelText));
       assert.match(
         tunnelText,
         /HTTP\/1\.1 200 Connection established[\s\S]*HTTP\/1\.1 200 OK/,
@@ -162,11 +173,14 @@ ${extra}`;
       assert.equal((await rawRequest(pp, get("allowed.test"))).status, 200);
       assert.equal((await rawRequest(pp, get("hup.test"))).status, 403);
       writeFileSync(file, withListen([`hup.test:${P}`]));
+      // A negative check can only watch for a while; it cannot fail on a slow machine, only miss.
       await sleep(300);
       assert.equal((await rawRequest(pp, get("hup.test"))).status, 403, "no reload without a signal");
       child.kill("SIGHUP");
-      await sleep(500);
-      assert.equal((await rawRequest(pp, get("hup.test"))).status, 200, "reloaded on SIGHUP");
+      await waitFor(
+        "the reload on SIGHUP",
+        async () => (await rawRequest(pp, get("hup.test"), { waitMs: 500 })).status === 200,
+      );
     } finally {
       if (child.exitCode === null) {
         const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
@@ -179,38 +193,57 @@ ${extra}`;
   test("limits: per-identity connections and max connections", async () => {
     const g = await startTestGate(policy([`allowed.test:${P}`]));
     try {
-      const net = await import("node:net");
-      const socks = [];
-      for (let i = 0; i < 3; i++) {
-        const s = net.connect({ host: "127.0.0.1", port: g.proxyPort, localAddress: "127.0.0.6" });
-        s.on("error", () => {});
-        s.write(get("allowed.test"));
-        socks.push(s);
-      }
-      await sleep(200);
+      const held = await Promise.all(
+        [0, 1, 2].map(() => heldRequest(g.proxyPort, get("allowed.test"), { localAddress: "127.0.0.6" })),
+      );
+      assert.deepEqual(
+        held.map((h) => h.status),
+        [200, 200, 200],
+      );
       const fourth = await rawRequest(g.proxyPort, get("allowed.test"), { localAddress: "127.0.0.6" });
       assert.equal(fourth.status, 429);
-      for (const s of socks) s.destroy();
-      await sleep(100);
+      for (const h of held) h.sock.destroy();
+      await waitFor("the gate to see the held connections close", () => g.gate.openConnections === 0);
       assert.equal((await rawRequest(g.proxyPort, get("allowed.test"), { localAddress: "127.0.0.6" })).status, 200);
     } finally {
       await g.close();
     }
+    // The limiter reads the gate's clock; held still, the bucket cannot refill between requests
+    // however slowly this machine sends them.
+    let clock = Date.UTC(2030, 0, 1);
     const tight = await startTestGate(
       policy([`allowed.test:${P}`], "").replace("per_identity_rps: 1000", "per_identity_rps: 2, max_connections: 2"),
+      { now: () => clock },
     );
     try {
-      const statuses = [];
-      for (let i = 0; i < 4; i++)
-        statuses.push((await rawRequest(tight.proxyPort, get("allowed.test"), { waitMs: 300 })).status);
-      assert.ok(statuses.includes(429), `rate limit hit: ${statuses}`);
+      const held = await Promise.all([0, 1].map(() => heldRequest(tight.proxyPort, get("allowed.test"))));
+      assert.deepEqual(
+        held.map((h) => h.status),
+        [200, 200],
+        "a burst of per_identity_rps passes",
+      );
+      assert.equal((await rawRequest(tight.proxyPort, get("allowed.test"))).status, 503, "max_connections");
+      for (const h of held) h.sock.destroy();
+      await waitFor("the gate to see the held connections close", () => tight.gate.openConnections === 0);
+      const limited = await rawRequest(tight.proxyPort, get("allowed.test"));
+      assert.equal(limited.status, 429);
+      assert.match(limited.text, /request rate limit/);
+      clock += 500;
+      assert.equal(
+        (await rawRequest(tight.proxyPort, get("allowed.test"))).status,
+        200,
+        "one token back after 1/rps s",
+      );
+      assert.equal((await rawRequest(tight.proxyPort, get("allowed.test"))).status, 429);
     } finally {
       await tight.close();
     }
   });
 
   test("approvals: ask → pending id → corral approve → allowed until it expires; corral deny revokes", async () => {
-    const g = await startTestGate(policy([`allowed.test:${P}`]));
+    // The grant expires on the gate's clock, moved by hand: a slow CLI run cannot eat the second.
+    let clock = Date.UTC(2030, 0, 1);
+    const g = await startTestGate(policy([`allowed.test:${P}`]), { now: () => clock });
     try {
       const denied = await rawRequest(g.proxyPort, get("ask.test"));
       assert.equal(denied.status, 403);
@@ -239,7 +272,9 @@ ${extra}`;
       assert.match(out.text(), /agent → ask\.test:\d+ approved until/);
       assert.equal((await rawRequest(g.proxyPort, get("ask.test"))).status, 200);
       assert.ok(g.logs.some((l) => l["event.action"] === "approval-approve" && l["user.name"] === "tester"));
-      await sleep(1100);
+      clock += 999;
+      assert.equal((await rawRequest(g.proxyPort, get("ask.test"))).status, 200, "grant still holds");
+      clock += 1;
       assert.equal((await rawRequest(g.proxyPort, get("ask.test"))).status, 403, "grant expired");
       const d = capture();
       assert.equal(
@@ -321,19 +356,20 @@ ${extra}`;
           events.push(Buffer.from(value).toString());
         }
       });
-      await sleep(100);
+      // The gate subscribes the stream before it writes this comment.
+      await waitFor("the events stream", () => events.join("").includes(": corral gate events"));
       await rawRequest(g.proxyPort, get("allowed.test"));
       for (let i = 0; i < 6; i++) await rawRequest(g.proxyPort, get(`nope${i}.test`), { waitMs: 200 });
-      await sleep(300);
+      await waitFor("the burst alert on the stream", () =>
+        /event: alert\ndata: .*"event.action":"deny_burst"/.test(events.join("")),
+      );
+      await waitFor("the burst alert at the webhook", () =>
+        hookBodies.some((b) => (b as { kind: string }).kind === "deny_burst"),
+      );
       ac.abort();
       await stream.catch(() => {});
       const all = events.join("");
       assert.match(all, /event: decision\ndata: .*"destination.domain":"allowed.test"/);
-      assert.match(all, /event: alert\ndata: .*"event.action":"deny_burst"/);
-      assert.ok(
-        hookBodies.some((b) => (b as { kind: string }).kind === "deny_burst"),
-        "webhook got the burst alert",
-      );
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(
         metrics,

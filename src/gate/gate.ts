@@ -327,8 +327,14 @@ export class Gate {
   }
 
   private onRelay(p: RelayPayload): void {
-    if (p.kind === "run-add") this.ephemeral.adopt(p.digest, { parent: p.parent, run: p.run, expires: p.expires });
-    else if (p.kind === "run-del") this.ephemeral.forget(p.digest);
+    if (p.kind === "run-add") {
+      this.ephemeral.adopt(p.digest, { parent: p.parent, run: p.run, expires: p.expires });
+      // The moment a worker honours a run minted elsewhere: what an operator (or a test) waits on.
+      this.logger.info(
+        { "event.action": "run-identity-adopted", "corral.identity": p.parent, "corral.run": p.run },
+        `run ${p.run} known to this worker as ${p.parent}`,
+      );
+    } else if (p.kind === "run-del") this.ephemeral.forget(p.digest);
     else if (p.kind === "audit" && this.opts.audit) {
       const r = p.record;
       void this.opts.audit

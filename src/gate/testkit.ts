@@ -279,6 +279,33 @@ export function rawRequest(
   });
 }
 
+/**
+ * Sends one request and resolves at its status line with the socket still open: once the answer
+ * is here the gate has counted the connection, which no sleep can promise.
+ */
+export function heldRequest(
+  port: number,
+  data: string,
+  opts: { localAddress?: string } = {},
+): Promise<{ status: number | undefined; sock: net.Socket }> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: "127.0.0.1", port, localAddress: opts.localAddress });
+    let text = "";
+    const done = (status: number | undefined) => {
+      sock.removeAllListeners("data");
+      resolve({ status, sock });
+    };
+    sock.on("error", () => done(undefined));
+    sock.on("close", () => done(undefined));
+    sock.on("data", (d) => {
+      text += d.toString("latin1");
+      const m = /^HTTP\/1\.[01] (\d{3}) /.exec(text);
+      if (m) done(Number(m[1]));
+    });
+    sock.on("connect", () => sock.write(data));
+  });
+}
+
 /** A decoded packet with the header fields dns-packet adds when decoding. */
 export type Decoded = dns.Packet & { rcode?: string; flag_tc?: boolean };
 

@@ -113,7 +113,11 @@ export class ProxyServer {
     const limits = this.ctx.snapshot().limits;
     if (this.open >= limits.maxConnections) {
       sock.on("error", () => {});
+      // Drain what the client sends so its FIN is seen and the socket closes; unread, it would
+      // stay open (and hold close()) forever. The timer bounds a client that never closes.
+      sock.resume();
       sock.end(errorResponse(503, "gate at max connections"));
+      setTimeout(() => sock.destroy(), 1000).unref();
       return;
     }
     this.open++;
