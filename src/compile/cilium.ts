@@ -6,8 +6,8 @@
 // Cilium's default deny, so they allow-list without blocking.
 import { stringify } from "yaml";
 import type { Deployment } from "../model/types.ts";
-import { type Destination, type Policy, parseDestination } from "../policy/index.ts";
-import { KUBE_DNS, k8sName, namespacesOf, selectorFor } from "./k8s-names.ts";
+import { type Destination, HOST_TARGET, type Policy, parseDestination, parsePortSpec } from "../policy/index.ts";
+import { KUBE_DNS, k8sName, k8sPort, namespacesOf, selectorFor } from "./k8s-names.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -77,6 +77,30 @@ export function ciliumPolicies(policy: Policy, dep: Deployment): Obj[] {
           spec,
         });
       }
+    });
+    // Flows to the node itself: Cilium's `host` entity, added to whatever else allows egress.
+    policy.flows.forEach((flow, i) => {
+      if (!flow.to.includes(HOST_TARGET)) return;
+      // Cilium's CRD types ports as strings.
+      const ports = flow.ports.map((p) => {
+        const k = k8sPort(parsePortSpec(p));
+        return { ...k, port: String(k.port) };
+      });
+      for (const from of flow.from)
+        out.push({
+          apiVersion: "cilium.io/v2",
+          kind: "CiliumNetworkPolicy",
+          metadata: {
+            name: k8sName("corral-flow", String(i), "host", from),
+            namespace: ns,
+            labels: { "app.kubernetes.io/managed-by": "corral" },
+          },
+          spec: {
+            endpointSelector: { matchLabels: selectorFor(policy, dep, from) },
+            enableDefaultDeny: { egress: false },
+            egress: [{ toEntities: ["host"], toPorts: [{ ports }] }],
+          },
+        });
     });
   }
   return out;

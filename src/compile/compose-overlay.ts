@@ -8,7 +8,7 @@
 import { Document, type Node, YAMLMap, type YAMLSeq } from "yaml";
 import type { Deployment, Service } from "../model/types.ts";
 import type { Policy } from "../policy/index.ts";
-import { type Attachment, buildPlan, EGRESS, GATE, type Plan, type PlanOptions } from "./plan.ts";
+import { type Attachment, buildPlan, EGRESS, GATE, hostAddressFor, type Plan, type PlanOptions } from "./plan.ts";
 
 export interface OverlayOptions extends PlanOptions {
   /**
@@ -28,6 +28,8 @@ export interface OverlayOptions extends PlanOptions {
   auditing?: boolean;
 }
 
+/** The name a container uses for the Docker host (Docker Desktop's, and the `host-gateway` convention). */
+export const HOST_NAME = "host.docker.internal";
 /** The gate image's unprivileged user (docker/gate/Dockerfile). */
 export const GATE_UID = 10001;
 /** Inside the gate container: one named volume holds state, audit log and approvals. */
@@ -119,6 +121,14 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
     } else if (svc.ports.length > 0) {
       node.add(doc.createPair("ports", tagged([], "!reset", doc)));
     }
+    const hostAddress = hostAddressFor(plan, svc.name);
+    if (hostAddress) {
+      // The host as this service's network reaches it: the bridge address, on-link even on an
+      // internal network, and the one host address the input chain opens for it. Replaces a
+      // shipped `host-gateway` entry, which points at docker0, a network the service is not on.
+      const kept = svc.extraHosts.filter((h) => !/^host\.docker\.internal[:=]/.test(h));
+      node.add(doc.createPair("extra_hosts", tagged([...kept, `${HOST_NAME}:${hostAddress}`], "!override", doc)));
+    }
     s.cap_drop = ["ALL"];
     const caps = capAddFor(svc);
     if (caps.length) s.cap_add = caps;
@@ -130,7 +140,12 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
       const ip = gateAddr(svc.name);
       if (ip) {
         const proxy = `http://${ip}:${plan.gate.proxyPort}`;
-        const noProxy = ["localhost", "127.0.0.1", ...(direct.get(svc.name) ?? [])].join(",");
+        const noProxy = [
+          "localhost",
+          "127.0.0.1",
+          ...(direct.get(svc.name) ?? []),
+          ...(hostAddress ? [HOST_NAME] : []),
+        ].join(",");
         s.dns = [ip];
         s.environment = {
           HTTP_PROXY: proxy,

@@ -26,6 +26,8 @@ export interface NftElements {
   flows: string[];
   zoneAny: string[];
   published: string[];
+  /** source . host gateway . proto . port: flows to the Docker host. */
+  hostFlows: string[];
 }
 
 /**
@@ -61,7 +63,14 @@ export function nftElements(plan: Plan, attachments: readonly Attachment[] = pla
       if (home.service === p.service && home.home)
         published.add(`${home.address} . ${p.port.protocol} . ${portText(p.port)}`);
   }
-  return { flows: [...flows], zoneAny: [...zoneAny], published: [...published] };
+  const hostFlows = new Set<string>();
+  for (const h of plan.hostFlows) {
+    const gateway = plan.networks.find((n) => n.key === h.network)?.gateway;
+    if (!gateway) continue;
+    for (const s of runsOn(h.sources, h.network))
+      for (const p of h.ports) hostFlows.add(`${run(s)} . ${gateway} . ${p.protocol} . ${portText(p)}`);
+  }
+  return { flows: [...flows], zoneAny: [...zoneAny], published: [...published], hostFlows: [...hostFlows] };
 }
 
 function set(name: string, type: string, elements: string[]): string[] {
@@ -101,6 +110,7 @@ export function renderNftables(
     ...set("flows", "ipv4_addr . ipv4_addr . inet_proto . inet_service", el.flows),
     ...set("zone_any", "ipv4_addr . ipv4_addr", el.zoneAny),
     ...set("published", "ipv4_addr . inet_proto . inet_service", el.published),
+    ...set("host_flows", "ipv4_addr . ipv4_addr . inet_proto . inet_service", el.hostFlows),
     "",
     "  # Before Docker's own forward rules (priority filter = 0).",
     "  chain forward {",
@@ -117,11 +127,13 @@ export function renderNftables(
     `    counter name dropped log prefix "corral-drop " group ${group} drop`,
     "  }",
     "",
-    "  # Containers do not open connections to the Docker host itself: no flow can name it.",
+    "  # Containers open connections to the Docker host only where a flow names `host`, and only",
+    "  # at their own network's gateway address (what host.docker.internal resolves to for them).",
     "  chain input {",
     "    type filter hook input priority filter - 1; policy accept;",
     '    iifname != "crl-*" accept',
     "    ct state established,related accept",
+    '    ip saddr . ip daddr . meta l4proto . th dport @host_flows accept comment "flows to the host"',
     '    meta nfproto ipv6 counter name dropped_ipv6 drop comment "IPv4-only networks"',
     `    counter name dropped log prefix "corral-drop-host " group ${group} drop`,
     "  }",

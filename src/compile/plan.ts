@@ -6,7 +6,7 @@
 // the ruleset from what the containers really have.
 
 import type { Deployment } from "../model/types.ts";
-import { expandName, type Policy, type PortRange, parsePortSpec, zoneOf } from "../policy/index.ts";
+import { expandName, HOST_TARGET, type Policy, type PortRange, parsePortSpec, zoneOf } from "../policy/index.ts";
 import { type Cidr, cidrSize, fnv1a, formatCidr, numToIp, overlaps, parseCidr } from "./addr.ts";
 
 /** Where zone subnets are allocated when a zone gives none. */
@@ -68,6 +68,18 @@ export interface FlowGroup {
   ports: PortRange[];
 }
 
+/**
+ * Sources may open connections to the Docker host on `ports`, at the gateway (bridge) address of
+ * their home network: on-link, so it works on `internal` networks, and the one host address the
+ * overlay names `host.docker.internal` for them.
+ */
+export interface HostFlowGroup {
+  flowIndex: number;
+  network: string;
+  sources: string[];
+  ports: PortRange[];
+}
+
 export interface GatePlan {
   proxyPort: number;
   dnsPort: number;
@@ -79,6 +91,7 @@ export interface Plan {
   networks: PlanNetwork[];
   attachments: Attachment[];
   groups: FlowGroup[];
+  hostFlows: HostFlowGroup[];
   gate?: GatePlan;
   /** service → zone (absent: unzoned). */
   zones: Map<string, string>;
@@ -179,10 +192,17 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
     if (!joins.has(net)) joins.set(net, new Set());
     joins.get(net)?.add(svc);
   };
+  const hostFlows: HostFlowGroup[] = [];
   policy.flows.forEach((flow, flowIndex) => {
     const ports = flow.ports.map(parsePortSpec);
     const froms = [...new Set(flow.from.flatMap(expand))].sort();
-    const tos = [...new Set(flow.to.flatMap(expand))].sort();
+    if (flow.to.includes(HOST_TARGET)) {
+      const byHome = new Map<string, string[]>();
+      for (const f of froms) byHome.set(homeKey(f), [...(byHome.get(homeKey(f)) ?? []), f]);
+      for (const [network, sources] of [...byHome].sort((a, b) => a[0].localeCompare(b[0])))
+        hostFlows.push({ flowIndex, network, sources, ports });
+    }
+    const tos = [...new Set(flow.to.filter((t) => t !== HOST_TARGET).flatMap(expand))].sort();
     const byNet = new Map<string, string[]>();
     for (const t of tos) byNet.set(homeKey(t), [...(byNet.get(homeKey(t)) ?? []), t]);
     for (const [net, targets] of [...byNet].sort((a, b) => a[0].localeCompare(b[0]))) {
@@ -280,7 +300,7 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
         home: key === EGRESS,
       });
   }
-  return { networks, attachments, groups, ...(gate ? { gate } : {}), zones, published };
+  return { networks, attachments, groups, hostFlows, ...(gate ? { gate } : {}), zones, published };
 }
 
 /** `127.0.0.1:3000` → ["127.0.0.1", "3000"]; `[::1]:80`; undefined → 127.0.0.1. */
@@ -291,6 +311,12 @@ function splitHost(host: string | undefined): [string, string | undefined] {
   const m = /^([^:]+)(?::(\d+))?$/.exec(host);
   if (m) return [m[1] ?? "127.0.0.1", m[2]];
   return [host, undefined];
+}
+
+/** The Docker host as `service` reaches it (`host.docker.internal`), when a flow allows it. */
+export function hostAddressFor(plan: Plan, service: string): string | undefined {
+  const g = plan.hostFlows.find((h) => h.sources.includes(service));
+  return g ? plan.networks.find((n) => n.key === g.network)?.gateway : undefined;
 }
 
 export function addressOf(plan: Plan, service: string, network: string): string | undefined {

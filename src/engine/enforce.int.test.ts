@@ -2,7 +2,7 @@
 // the containers through scaling, recreation, down/up, a deleted table and a dockerd restart. Each
 // step is proven by connections between the containers themselves, made from inside them.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,7 +45,11 @@ zones:
 flows:
   - { from: agent, to: db, ports: [5432/tcp] }
   - { from: peer, to: peer, ports: [7000/tcp] }
+  - { from: agent, to: host, ports: [11434/tcp] }
 `;
+// Stands in for a service on the Docker host (Ollama): it listens in the engine's namespace.
+const HOST_PORTS = [11434, 11435];
+let hostService: ChildProcess | undefined;
 
 const composeArgs = () => [
   "compose",
@@ -61,15 +65,15 @@ const nft = async (args: string[]) =>
     () => undefined,
   );
 
-async function replicas(service: string): Promise<Array<{ id: string; ip: string }>> {
+async function replicas(service: string): Promise<Array<{ id: string; ip: string; gateway: string }>> {
   const ids = (await compose(["ps", "-q", service])).trim().split("\n").filter(Boolean);
   const out = [];
   for (const id of ids) {
     const [info] = JSON.parse(await engine!.docker(["inspect", id])) as Array<{
-      NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+      NetworkSettings: { Networks: Record<string, { IPAddress: string; Gateway: string }> };
     }>;
     const home = Object.entries(info?.NetworkSettings.Networks ?? {}).find(([name]) => name.endsWith("corral_agents"));
-    out.push({ id, ip: home?.[1].IPAddress ?? "" });
+    out.push({ id, ip: home?.[1].IPAddress ?? "", gateway: home?.[1].Gateway ?? "" });
   }
   return out.sort((a, b) => a.ip.localeCompare(b.ip));
 }
@@ -126,6 +130,10 @@ async function assertContained(step: string): Promise<void> {
   assert.notEqual(await probe(a1!.id, p1!.ip, 7000), "open", `${step}: agent → peer is not declared`);
   const db = (await compose(["ps", "-q", "db"])).trim();
   assert.notEqual(await probe(db, a1!.ip, 7000), "open", `${step}: db → agent is not declared`);
+  for (const a of agents)
+    assert.equal(await probe(a.id, "host.docker.internal", 11434), "open", `${step}: agent ${a.ip} → host (declared)`);
+  assert.notEqual(await probe(a1!.id, "host.docker.internal", 11435), "open", `${step}: another host port`);
+  assert.notEqual(await probe(p1!.id, a1!.gateway, 11434), "open", `${step}: peer has no flow to the host`);
 }
 
 // Docker's own firewall differs by version (docs/enforce.md): every installed engine runs the
@@ -144,6 +152,10 @@ for (const spec of engines)
       engine = await startEngine(spec.dir ? { dir: spec.dir } : {});
       await importNodeImage(engine, "corral-test/node:24");
       for (const tag of ["acme/agent:1", "acme/db:1"]) await engine.docker(["tag", "corral-test/node:24", tag]);
+      const listen = HOST_PORTS.map((p) => `require("net").createServer((c) => c.end()).listen(${p}, "0.0.0.0");`);
+      hostService = spawn("ip", ["netns", "exec", engine.netns, process.execPath, "-e", listen.join("")], {
+        stdio: "ignore",
+      });
       mkdirSync(join(dir, "app"));
       writeFileSync(join(dir, "app/docker-compose.yml"), COMPOSE);
       writeFileSync(join(dir, "corral.yaml"), POLICY);
@@ -159,6 +171,8 @@ for (const spec of engines)
       await follower?.done.catch(() => undefined);
       await compose(["down", "-t", "1"]).catch(() => undefined);
       follower = undefined;
+      hostService?.kill();
+      hostService = undefined;
       await engine?.stop();
       engine = undefined;
       if (dir) rmSync(dir, { recursive: true, force: true });

@@ -88,6 +88,62 @@ test("*_HOST / *_PORT pairs and URLs without depends_on are inferred", () => {
   assert.deepEqual(flows, ["worker>cache:6379", "worker>vectors:6334"]);
 });
 
+test("flows to the Docker host: a port from the environment, or a commented proposal from host-gateway", () => {
+  const file = join(tmp, "host.yml");
+  writeFileSync(
+    file,
+    `services:
+  rag_api:
+    image: acme/rag:1
+    environment:
+      OLLAMA_BASE_URL: http://host.docker.internal:11434
+    extra_hosts:
+      - "host.docker.internal:host-gateway"
+  sandbox:
+    image: acme/sandbox:1
+    extra_hosts:
+      - "host.docker.internal:host-gateway"
+  plain:
+    image: acme/plain:1
+    environment:
+      DOCS: https://host.example.com/
+`,
+  );
+  const d = readCompose([file], { env: {} });
+  const inferred = inferPolicy(d.services);
+  const flows = inferred.flows.map((f) => `${f.from}>${f.to}:${f.ports.map((p) => p.from).join(",")}`);
+  assert.deepEqual(flows, ["rag_api>host:11434"]);
+  assert.deepEqual(
+    inferred.incomplete.map((f) => `${f.from}>${f.to}`),
+    ["sandbox>host"],
+  );
+  const text = renderPolicy(inferred, [file]);
+  assert.match(
+    text,
+    /- \{ from: rag_api, to: host, ports: \[11434\/tcp\] \}\s+# OLLAMA_BASE_URL \(host\.yml:\d+\); extra_hosts/,
+  );
+  assert.match(text, /# - \{ from: sandbox, to: host, ports: \[PORT\/tcp\] \}/);
+  // What init proposes is a policy Corral accepts as written.
+  const { policy } = parsePolicy(text, join(tmp, "corral.yaml"));
+  assert.deepEqual(policy.flows.find((f) => f.from.includes("rag_api"))?.to, ["host"]);
+});
+
+test("OpenHands fixture: its sandbox host proposed, with the extra_hosts line as evidence", {
+  skip: sharedSkip(),
+}, () => {
+  const d = readCompose([fixture("compose", "openhands", "docker-compose.yml")], { env: {} });
+  const inferred = inferPolicy(d.services);
+  const toHost = [...inferred.flows, ...inferred.incomplete].filter((f) => f.to === "host");
+  assert.ok(toHost.length > 0, "a flow to the host is proposed");
+  assert.ok(
+    toHost.some((f) =>
+      f.evidence.some((e) =>
+        /extra_hosts host\.docker\.internal:host-gateway \(docker-compose\.yml:\d+\)/.test(e.text),
+      ),
+    ),
+  );
+});
+
 test("corral init writes a policy that loads, and never overwrites without --force", {
   skip: sharedSkip(),
 }, async () => {

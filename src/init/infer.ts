@@ -143,6 +143,24 @@ export function envReferences(service: Service, names: Set<string>): EnvReferenc
   return refs;
 }
 
+/** What containers call the Docker host; a flow to it targets the reserved name `host`. */
+const DOCKER_HOST_NAME = "host.docker.internal";
+const HOST_TARGET = "host";
+
+/**
+ * References to the Docker host itself: environment naming host.docker.internal (with its port
+ * when the URL or an `X_PORT` gives one), and `extra_hosts` entries mapping a name to
+ * `host-gateway`, which say the service talks to the host even when no variable shows the port.
+ */
+export function hostReferences(service: Service): { env: EnvReference[]; gateways: Evidence[] } {
+  const env = envReferences(service, new Set([DOCKER_HOST_NAME])).map((r) => ({ ...r, target: HOST_TARGET }));
+  const gateways = service.extraHosts
+    .map((h, i) => ({ h, pos: service.positions[`extra_hosts.${i}`] ?? service.positions.extra_hosts ?? service.pos }))
+    .filter(({ h }) => /[:=]host-gateway$/.test(h))
+    .map(({ h, pos }) => ({ text: `extra_hosts ${h} (${where(pos)})`, pos }));
+  return { env, gateways };
+}
+
 function where(pos: SourcePos | undefined): string {
   return pos ? `${pos.file.split("/").pop()}:${pos.line}` : "";
 }
@@ -179,6 +197,13 @@ export function inferPolicy(services: Service[], project?: string): InferredPoli
       const ports = ref.port ? [tcp(ref.port)] : knownPorts(target);
       addFlow(s.name, ref.target, ports, { text: `${ref.variable} (${where(ref.pos)})`, pos: ref.pos });
     }
+    const host = hostReferences(s);
+    for (const ref of host.env)
+      addFlow(s.name, HOST_TARGET, ref.port ? [tcp(ref.port)] : [], {
+        text: `${ref.variable} (${where(ref.pos)})`,
+        pos: ref.pos,
+      });
+    for (const e of host.gateways) addFlow(s.name, HOST_TARGET, [], e);
   }
   const all = [...flows.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
 

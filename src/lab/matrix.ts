@@ -2,7 +2,7 @@
 // mentions, what the policy expects, and (after probing) what the lab observed. Pure.
 import { GATE, type GatePlan } from "../compile/plan.ts";
 import type { Deployment } from "../model/types.ts";
-import { type Policy, type PortRange, parsePortSpec, resolveFlows } from "../policy/index.ts";
+import { type Policy, type PortRange, parsePortSpec, resolveFlows, resolveHostFlows } from "../policy/index.ts";
 import type { ProbeSpec } from "./lab.ts";
 import { HOST, isLoopback, type LabTopology, OUTSIDE, OUTSIDE_LINK } from "./topology.ts";
 
@@ -40,6 +40,8 @@ function allows(policy: Policy, d: Deployment, gate: GatePlan | undefined): Allo
     ports: f.ports,
     rule: f.flowIndex >= 0 ? `flows[${f.flowIndex}]` : "shared zone",
   }));
+  for (const h of resolveHostFlows(policy, services))
+    out.push({ from: h.from, to: HOST, ports: h.ports, rule: `flows[${h.flowIndex}]` });
   if (gate) {
     const ports: PortRange[] = [{ from: gate.proxyPort, to: gate.proxyPort, protocol: "tcp" }];
     for (const p of new Set([gate.dnsPort, 53]))
@@ -85,7 +87,7 @@ export function buildCells(policy: Policy, d: Deployment, topology: LabTopology,
   for (const from of names) {
     for (const to of names) if (from !== to) for (const p of portList) expect(from, to, p.port, p.protocol);
     for (const p of OUTSIDE_PORTS) expect(from, OUTSIDE, p.port, p.protocol);
-    // Nothing in a policy opens the Docker host to a container.
+    // The Docker host is closed unless a flow names `host`.
     for (const p of portList) expect(from, HOST, p.port, p.protocol);
   }
   // Published ports, probed from outside through the host's DNAT.

@@ -162,6 +162,39 @@ flows:
   }
 });
 
+test("flows to the host: open for the declared source and port only", { skip }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "corral-host-"));
+  try {
+    const file = join(dir, "docker-compose.yml");
+    await writeFile(
+      file,
+      `services:
+  rag_api: { image: busybox, expose: ["8000"] }
+  ui: { image: busybox, expose: ["3000"] }
+`,
+    );
+    const d = readDeployment([file], { env });
+    const { policy } = parsePolicy(
+      `version: 1
+zones:
+  apps: { services: [rag_api, ui], isolate: per-service }
+flows:
+  - { from: ui, to: rag_api, ports: [8000/tcp] }
+  - { from: rag_api, to: host, ports: [11434/tcp] }
+`,
+      "host.corral.yaml",
+    );
+    const r = await run(policy, d);
+    assert.deepEqual(mismatches(r.cells), []);
+    assert.equal(cell(r.cells, "rag_api", "(host)", 11434)?.observed, true, "the declared host flow");
+    assert.equal(cell(r.cells, "rag_api", "(host)", 11434, "udp")?.observed, false, "its port, tcp only");
+    assert.equal(cell(r.cells, "rag_api", "(host)", 8000)?.observed, false, "another host port");
+    assert.equal(cell(r.cells, "ui", "(host)", 11434)?.observed, false, "another service");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("cleanup: a failed build and a Ctrl-C both leave no namespace behind", { skip }, async () => {
   const prefix = newPrefix();
   const broken = {

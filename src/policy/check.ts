@@ -9,7 +9,7 @@ import type { Policy } from "./schema.ts";
 import type { Path, PositionedYaml } from "./source.ts";
 import { didYouMean } from "./suggest.ts";
 import { durationMs, parsePortSpec, sizeBytes } from "./units.ts";
-import { isGlob, matchesGlob } from "./zones.ts";
+import { HOST_TARGET, isGlob, matchesGlob } from "./zones.ts";
 
 // Suffixes under which anyone can register names: a wildcard directly above one allows the world.
 const SHARED_SECOND_LEVEL = new Set(["co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "gob", "nic"]);
@@ -53,6 +53,19 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
   const globs: Array<{ pattern: string; zone: string }> = [];
 
   for (const [zoneName, zone] of Object.entries(policy.zones)) {
+    if (zoneName === HOST_TARGET)
+      add(
+        ["zones", zoneName],
+        `'${HOST_TARGET}' is reserved: in a flow's 'to' it names the Docker host itself`,
+        "give the zone another name",
+        "key",
+      );
+    if (zone.services.includes(HOST_TARGET))
+      add(
+        ["zones", zoneName, "services", zone.services.indexOf(HOST_TARGET)],
+        `a service named '${HOST_TARGET}' cannot be told from the Docker host in flows`,
+        "rename the compose service (the name 'host' is reserved for the Docker host)",
+      );
     if (zone.services.length === 0 && !zone.labels) {
       add(
         ["zones", zoneName],
@@ -85,10 +98,12 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
       add(["zones", zoneName, "subnet"], `'${zone.subnet}' is not a CIDR`, "write it like 10.42.1.0/24");
   }
   for (const id of identities) {
-    if (policy.zones[id] || services.has(id))
+    if (policy.zones[id] || services.has(id) || id === HOST_TARGET)
       add(
         ["identities", id],
-        `identity '${id}' has the same name as a zone or service`,
+        id === HOST_TARGET
+          ? `'${HOST_TARGET}' is reserved for the Docker host`
+          : `identity '${id}' has the same name as a zone or service`,
         "give the identity its own name",
         "key",
       );
@@ -115,6 +130,19 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
   const checkNames = (section: "flows" | "egress", index: number, side: "from" | "to", names: string[]) => {
     names.forEach((name, j) => {
       const path: Path = src.isList([section, index, side]) ? [section, index, side, j] : [section, index, side];
+      if (name === HOST_TARGET) {
+        if (side === "to" && section === "flows") return;
+        add(
+          path,
+          section === "egress"
+            ? `'${HOST_TARGET}' (the Docker host) is not an egress rule's client`
+            : `'${HOST_TARGET}' (the Docker host) can only be a flow's destination`,
+          section === "egress"
+            ? "name zones, services or identities in 'from'"
+            : `write it in 'to': { from: app, to: ${HOST_TARGET}, ports: [11434/tcp] }`,
+        );
+        return;
+      }
       if (side === "to" && policy.identities[name]) {
         add(
           path,

@@ -3,4 +3,12 @@ export { formatProblem, PolicyError, type PolicyProblem } from "./errors.ts";
 export { type LoadedPolicy, loadPolicy, parsePolicy } from "./load.ts";
 export * from "./schema.ts";
 export { durationMs, formatPortRange, type PortRange, parsePortSpec, sizeBytes } from "./units.ts";
-export { expandName, type ResolvedFlow, resolveFlows, zoneOf } from "./zones.ts";
+export {
+  expandName,
+  HOST_TARGET,
+  type HostFlow,
+  type ResolvedFlow,
+  resolveFlows,
+  resolveHostFlows,
+  zoneOf,
+} from "./zones.ts";

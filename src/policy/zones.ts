@@ -38,6 +38,30 @@ export function expandName(policy: Policy, name: string, services: ServiceRef[])
   return services.some((s) => s.name === name) ? [name] : [];
 }
 
+/**
+ * The reserved flow target for services on the Docker host itself (Ollama, a host database):
+ * `{ from: rag_api, to: host, ports: [11434/tcp] }`. Not a zone, service or identity name.
+ */
+export const HOST_TARGET = "host";
+
+export interface HostFlow {
+  from: string;
+  ports: PortRange[];
+  flowIndex: number;
+}
+
+/** Every (service → the Docker host, ports) the flows allow. */
+export function resolveHostFlows(policy: Policy, services: ServiceRef[]): HostFlow[] {
+  const out: HostFlow[] = [];
+  policy.flows.forEach((flow, flowIndex) => {
+    if (!flow.to.includes(HOST_TARGET)) return;
+    const ports = flow.ports.map(parsePortSpec);
+    for (const from of new Set(flow.from.flatMap((n) => expandName(policy, n, services))))
+      out.push({ from, ports, flowIndex });
+  });
+  return out;
+}
+
 export interface ResolvedFlow {
   from: string;
   to: string;
