@@ -48,7 +48,7 @@ export const zoneSchema = z
 export const flowSchema = z.strictObject({
   name: z.string().optional(),
   from: nameList.describe("zones, services or identities"),
-  to: nameList.describe("zones or services"),
+  to: nameList.describe("zones or services; `host` is the Docker host itself"),
   ports: z.array(portSpec).min(1, { message: "at least one port, e.g. [5432/tcp]" }),
 });
 
