@@ -377,11 +377,26 @@ const CASES: Record<string, Case> = {
   "CRL-K006": {
     bad: () =>
       k8sDeployment([
-        k8s({}, { mounts: [{ type: "hostPath", source: "/data", target: "/data", readOnly: true, pos: at(130) }] }),
+        k8s(
+          {},
+          {
+            mounts: [
+              {
+                type: "hostPath",
+                source: "/data",
+                target: "/data",
+                readOnly: true,
+                pos: at(130),
+                volume: { name: "data", pos: at(140) },
+              },
+            ],
+          },
+        ),
       ]),
     good: () =>
       k8sDeployment([k8s({}, { mounts: [{ type: "emptyDir", target: "/tmp", readOnly: false, pos: at(130) }] })]),
-    line: 130,
+    // the volume's `hostPath:`, where the path is chosen; the mount is a related location
+    line: 140,
   },
   "CRL-K007": {
     bad: () => k8sDeployment([k8s({ ports: [port("0.0.0.0", 8080, 8080, 131)] })]),
