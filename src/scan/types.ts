@@ -32,6 +32,7 @@ export type Family =
   | "images"
   | "kubernetes"
   | "agents"
+  | "auth"
   | "traefik"
   | "policy"
   | "meta";

@@ -102,6 +102,10 @@ test("unseen: per-rule lines hold what the rule names", () => {
     "CRL-C001": /SYS_ADMIN/,
     "CRL-K007": /hostPort/,
     "CRL-T001": /api\.insecure/,
+    // the flag's value, the switch, or the image / command where the missing setting goes
+    "CRL-S007": /--\S*(pass|token)/i,
+    "CRL-U001": /--noauth|image:.*(redis|mongo)/,
+    "CRL-U003": /WEBUI_AUTH/,
   };
   for (const rel of inputs) {
     const { file, result } = scanFile(rel);
@@ -110,7 +114,7 @@ test("unseen: per-rule lines hold what the rule names", () => {
       const re = expect[f.ruleId];
       if (re) assert.match(lines[f.pos.line - 1] ?? "", re, `${rel}: ${f.ruleId} ${f.service} line ${f.pos.line}`);
       // secrets point at the literal: its name (compose) or its `value:` line (manifests)
-      if (/^CRL-S00/.test(f.ruleId)) {
+      if (/^CRL-S00[1-6]/.test(f.ruleId)) {
         const name = /^(\S+) /.exec(f.message)?.[1] ?? "";
         assert.ok((lines[f.pos.line - 1] ?? "").includes(name) || /value:/.test(lines[f.pos.line - 1] ?? ""));
       }
