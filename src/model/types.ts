@@ -41,7 +41,13 @@ export interface Mount {
   readOnly: boolean;
   /** bind propagation (`shared`, `rshared`, `slave`, …) or k8s mountPropagation. */
   propagation?: string;
+  /** Where the mount is written: the compose volume item, or the k8s `volumeMounts` item. */
   pos: SourcePos;
+  /**
+   * Kubernetes: the pod volume the mount names, at its source key (`hostPath:`, `emptyDir:` …).
+   * The source is chosen there, not at the mount, so that is where a finding about it points.
+   */
+  volume?: { name: string; pos: SourcePos };
 }
 
 export interface EnvVar {

@@ -31,6 +31,12 @@ export function toJson(result: ScanResult, opts: ReportOptions = {}) {
       service: f.service,
       message: f.message,
       location: { file: show(f.pos.file), line: f.pos.line, column: f.pos.col },
+      related: (f.related ?? []).map((r) => ({
+        file: show(r.pos.file),
+        line: r.pos.line,
+        column: r.pos.col,
+        message: r.message,
+      })),
       fingerprint: f.fingerprint,
       profiles: f.profiles ?? [],
       suppressed: f.suppressed

@@ -7,7 +7,7 @@ import { parsePolicy } from "../policy/index.ts";
 import { policyView } from "../scan/policy-view.ts";
 import { scan } from "../scan/scan.ts";
 import { sourcesFrom } from "../scan/sources.ts";
-import { scanComposeText } from "../scan/testing.ts";
+import { scanComposeText, scanK8sText } from "../scan/testing.ts";
 import { sharedSkip } from "../testing/shared.ts";
 import { renderDot, renderJson, renderMarkdown, renderMermaid, renderSarif, renderText, toSarif } from "./index.ts";
 import { sarifValidator } from "./testing.ts";
@@ -60,10 +60,12 @@ test("json: versioned, stable shape", async () => {
     "service",
     "message",
     "location",
+    "related",
     "fingerprint",
     "profiles",
     "suppressed",
   ]);
+  assert.deepEqual(f.related, []);
   assert.deepEqual(f.location, { file: "/project/compose.yaml", line: 11, column: 7 });
   assert.equal(j.findings.find((x: { ruleId: string }) => x.ruleId === "CRL-R001").suppressed.reason, "test fixture");
   assert.deepEqual(
@@ -112,6 +114,74 @@ test("sarif: rules carry help markdown and security-severity; results fingerprin
   assert.match(res.partialFingerprints["corralFindingHash/v1"], /^[0-9a-f]{32}$/);
   assert.equal(run.results.find((x) => x.ruleId === "CRL-R001")?.suppressions?.[0]?.kind, "inSource");
   assert.equal(run.tool.driver.rules[res.ruleIndex!]?.id, "CRL-S003");
+});
+
+const HOSTPATH = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: agent, namespace: agents }
+spec:
+  template:
+    spec:
+      containers:
+        - name: agent
+          image: acme/agent:1.0
+          volumeMounts:
+            - name: sock
+              mountPath: /var/run/docker.sock
+      volumes:
+        - name: sock
+          hostPath: { path: /var/run/docker.sock }
+`;
+
+test("related locations: a hostPath finding is at the volume; the mount is shown in text, JSON and SARIF", async () => {
+  const r = await scanK8sText(HOSTPATH);
+  const k6 = r.findings.find((f) => f.ruleId === "CRL-K006");
+  assert.equal(k6?.pos.line, 15);
+  assert.deepEqual(
+    k6?.related?.map((x) => [x.pos.line, x.message]),
+    [[11, "mounted at /var/run/docker.sock"]],
+  );
+  const text = renderText(r, { sources: sourcesFrom({ "/project/manifest.yaml": HOSTPATH }) });
+  assert.match(
+    text,
+    /CRL-K006 .*\n {4}\/project\/manifest.yaml:15:\d+ .*\n(.*\n)*? {4}↳ \/project\/manifest.yaml:11:15 {2}mounted at \/var\/run\/docker.sock {2}│ - name: sock/,
+  );
+  const json = JSON.parse(renderJson(r)).findings.find((f: { ruleId: string }) => f.ruleId === "CRL-K006");
+  assert.deepEqual(json.related, [
+    { file: "/project/manifest.yaml", line: 11, column: 15, message: "mounted at /var/run/docker.sock" },
+  ]);
+  const sarif = toSarif(r).runs[0]?.results.find((x) => x.ruleId === "CRL-K006");
+  assert.deepEqual(sarif?.locations[0]?.physicalLocation.region, { startLine: 15, startColumn: 11 });
+  assert.deepEqual(sarif?.relatedLocations, [
+    {
+      id: 1,
+      physicalLocation: {
+        artifactLocation: { uri: "file:///project/manifest.yaml" },
+        region: { startLine: 11, startColumn: 15 },
+      },
+      message: { text: "mounted at /var/run/docker.sock" },
+    },
+  ]);
+});
+
+test("related locations: SARIF with relatedLocations validates against the 2.1.0 schema", {
+  skip: sharedSkip(),
+}, async () => {
+  const doc = toSarif(await scanK8sText(HOSTPATH));
+  assert.ok(doc.runs[0]?.results.some((x) => x.relatedLocations));
+  assert.equal(sarifValidator()(JSON.parse(JSON.stringify(doc))), undefined);
+});
+
+test("related locations: a suppression written on the mount still applies after the finding moved to the volume", async () => {
+  const text = HOSTPATH.replace(
+    "- name: sock\n              mountPath",
+    "- name: sock  # corral-ignore CRL-K006, CRL-M001: builder\n              mountPath",
+  );
+  const r = await scanK8sText(text);
+  for (const id of ["CRL-K006", "CRL-M001"]) {
+    const f = r.findings.find((x) => x.ruleId === id);
+    assert.equal(f?.suppressed?.reason, "builder", id);
+  }
 });
 
 test("markdown: summary and table", async () => {

@@ -1,6 +1,8 @@
 // SARIF 2.1.0 for GitHub code scanning: every catalog rule with help text and
 // `security-severity`, results with repo-relative locations and partialFingerprints, suppressed
 // findings carried as SARIF suppressions (so code scanning shows them as dismissed).
+
+import type { SourcePos } from "../model/types.ts";
 import { RULES } from "../scan/catalog.ts";
 import type { ScanResult } from "../scan/scan.ts";
 import type { Rule, Severity } from "../scan/types.ts";
@@ -58,6 +60,13 @@ function uri(path: string): string {
   return encodeURI(path.split("\\").join("/"));
 }
 
+function physical(pos: SourcePos, show: (f: string) => string) {
+  return {
+    artifactLocation: { uri: uri(show(pos.file)) },
+    region: { startLine: pos.line, startColumn: pos.col },
+  };
+}
+
 export function toSarif(result: ScanResult, opts: ReportOptions = {}) {
   const show = opts.displayPath ?? ((f: string) => f);
   const rules = RULES.filter((r) => r.platforms.includes(result.deployment.platform));
@@ -84,15 +93,20 @@ export function toSarif(result: ScanResult, opts: ReportOptions = {}) {
           message: { text: `${f.service}: ${f.message}` },
           locations: [
             {
-              physicalLocation: {
-                artifactLocation: {
-                  uri: uri(show(f.pos.file)),
-                },
-                region: { startLine: f.pos.line, startColumn: f.pos.col },
-              },
+              physicalLocation: physical(f.pos, show),
               logicalLocations: [{ name: f.service, kind: "module" }],
             },
           ],
+          // The primary location is where the fix goes; these are the uses it explains (SARIF §3.27.22).
+          ...(f.related?.length
+            ? {
+                relatedLocations: f.related.map((r, i) => ({
+                  id: i + 1,
+                  physicalLocation: physical(r.pos, show),
+                  message: { text: r.message },
+                })),
+              }
+            : {}),
           partialFingerprints: { "corralFindingHash/v1": f.fingerprint },
           properties: { service: f.service, severity: f.severity, ...(f.profiles ? { profiles: f.profiles } : {}) },
           ...(f.suppressed

@@ -54,6 +54,13 @@ export function renderText(result: ScanResult, opts: ReportOptions = {}): string
       const at = `${f.pos.file}:${f.pos.line}`;
       if (!shown.has(at)) lines.push(...snippet(f, opts, color));
       shown.add(at);
+      // the primary location is where to fix it; these say where it takes effect
+      for (const r of f.related ?? []) {
+        const text = opts.sources ? lineAt(opts.sources, r.pos.file, r.pos.line)?.trim() : undefined;
+        lines.push(
+          `    ${paint("↳", "gray", color)} ${paint(`${show(r.pos.file)}:${r.pos.line}:${r.pos.col}`, "gray", color)}  ${r.message}${text ? paint(`  │ ${text}`, "gray", color) : ""}`,
+        );
+      }
     }
     lines.push("");
   }

@@ -2,6 +2,7 @@
 
 import {
   agentRules,
+  authRules,
   capabilityRules,
   imageRules,
   kubernetesRules,
@@ -26,6 +27,7 @@ export const RULES: readonly Rule[] = [
   ...imageRules,
   ...kubernetesRules,
   ...agentRules,
+  ...authRules,
   ...traefikRules,
   ...policyRules,
   ...metaRules,

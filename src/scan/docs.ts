@@ -40,7 +40,7 @@ export function rulePage(r: Rule): string {
     "",
     "## Suppress",
     "",
-    "When the risk is accepted, say why on the offending line, the line above it, or the service's key line:",
+    "When the risk is accepted, say why on the offending line, the line above it, the service's key line, or the line of one of the finding's related locations:",
     "",
     "```yaml",
     `# corral-ignore ${r.id}: <reason>`,

@@ -80,6 +80,7 @@ export function evaluate(input: EngineInput, ctx: RuleContext = contextOf(input)
         service,
         message: hit.message,
         pos: hit.pos,
+        ...(hit.related?.length ? { related: hit.related } : {}),
         fingerprint: fingerprint(rule.id, service, text, n),
         ...(hit.service.profiles.length > 0 ? { profiles: hit.service.profiles } : {}),
       });

@@ -7,5 +7,16 @@ export { policyView } from "./policy-view.ts";
 export { active, failsAt, type ScanOptions, type ScanResult, scan } from "./scan.ts";
 export { lineAt, type Sources, sourcesFrom } from "./sources.ts";
 export { applyBaseline, applyInline, type BaselineEntry, parseDirectives } from "./suppress.ts";
-export type { Family, Finding, Hit, PolicyView, Rule, RuleContext, RuleMeta, Severity, Suppression } from "./types.ts";
+export type {
+  Family,
+  Finding,
+  Hit,
+  PolicyView,
+  RelatedLocation,
+  Rule,
+  RuleContext,
+  RuleMeta,
+  Severity,
+  Suppression,
+} from "./types.ts";
 export { atLeast, SEVERITIES } from "./types.ts";

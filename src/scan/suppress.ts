@@ -75,6 +75,9 @@ export function applyInline(findings: Finding[], services: readonly Service[], s
     ];
     const key = keyLine.get(f.service);
     if (key) candidates.push(forFile(key.file).get(key.line));
+    // A directive written beside a related location (the mount a hostPath finding used to point
+    // at) still applies: moving a finding to where its fix is must not unsuppress it.
+    for (const r of f.related ?? []) candidates.push(forFile(r.pos.file).get(r.pos.line));
     const d = candidates.find((c) => c?.ruleIds.includes(f.ruleId));
     if (!d) return f;
     if (!d.reason) {

@@ -32,6 +32,7 @@ export type Family =
   | "images"
   | "kubernetes"
   | "agents"
+  | "auth"
   | "traefik"
   | "policy"
   | "meta";
@@ -88,13 +89,26 @@ export interface RuleContext {
   sources?: Sources;
 }
 
+/**
+ * A second place in the files that belongs to a finding: where the offending value is used
+ * when the finding points where it is defined (a hostPath volume and the mount that uses it),
+ * or the other half of the fix (the port that publishes a store without authentication).
+ */
+export interface RelatedLocation {
+  pos: SourcePos;
+  /** What is at that place, e.g. "mounted here at /var/run/docker.sock". */
+  message: string;
+}
+
 /** What a rule reports; the engine adds the rule's id/severity/title. */
 export interface Hit {
   service: Service;
   message: string;
+  /** Where the fix is written: the definition, not the use, when the two differ. */
   pos: SourcePos;
   /** When one rule spans severities (e.g. read-only vs writable socket). */
   severity?: Severity;
+  related?: RelatedLocation[];
 }
 
 export interface Rule extends RuleMeta {
@@ -115,7 +129,10 @@ export interface Finding {
   /** Service id: compose service name, or `namespace/name` for Kubernetes. */
   service: string;
   message: string;
+  /** Primary location: where the fix is written. */
   pos: SourcePos;
+  /** Other places the finding involves (SARIF relatedLocations). */
+  related?: RelatedLocation[];
   /** Stable across line moves: hash of rule, service and the offending source text. */
   fingerprint: string;
   /** Compose profiles that start the service (empty or absent: always started). */

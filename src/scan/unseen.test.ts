@@ -18,7 +18,9 @@
 // default-deny honoured in `agents` and missing in `tools`, weaviate in dify.yaml scanned through
 // its `profiles: ['', weaviate]` (compose enables "" by default). Accepted as reviewed: A001 on
 // non-agent helpers with open egress (ollama, browserless, whoami), M006 on app data binds, the
-// locally built `${IMAGE_NAME:-my-agent-image}` reported as untagged, K006 at the volumeMount item.
+// locally built `${IMAGE_NAME:-my-agent-image}` reported as untagged. Re-reviewed (issue 12): K006
+// and the hostPath M-rules point at the volume's `hostPath:` key, the fix, with the volumeMount as
+// a related location.
 // Each bug the review found has its own test in regressions.test.ts.
 //
 // Regenerate with UPDATE_GOLDEN=1 after a deliberate change and review the diff line by line.
@@ -90,8 +92,9 @@ test("unseen: per-rule lines hold what the rule names", () => {
     "CRL-I001": /image:/,
     "CRL-I002": /image:/,
     "CRL-I003": /image:/,
-    // manifests: the volumeMount item (`- name:`), whose mountPath names the socket
-    "CRL-M001": /\.sock|- name:/,
+    // manifests: the pod volume's `hostPath:` key, where the socket path is chosen
+    "CRL-M001": /\.sock|hostPath:/,
+    "CRL-K006": /hostPath:/,
     "CRL-N001": /\d/,
     "CRL-N002": /\d/,
     "CRL-R007": /seccomp/,
@@ -99,6 +102,10 @@ test("unseen: per-rule lines hold what the rule names", () => {
     "CRL-C001": /SYS_ADMIN/,
     "CRL-K007": /hostPort/,
     "CRL-T001": /api\.insecure/,
+    // the flag's value, the switch, or the image / command where the missing setting goes
+    "CRL-S007": /--\S*(pass|token)/i,
+    "CRL-U001": /--noauth|image:.*(redis|mongo)/,
+    "CRL-U003": /WEBUI_AUTH/,
   };
   for (const rel of inputs) {
     const { file, result } = scanFile(rel);
@@ -107,12 +114,31 @@ test("unseen: per-rule lines hold what the rule names", () => {
       const re = expect[f.ruleId];
       if (re) assert.match(lines[f.pos.line - 1] ?? "", re, `${rel}: ${f.ruleId} ${f.service} line ${f.pos.line}`);
       // secrets point at the literal: its name (compose) or its `value:` line (manifests)
-      if (/^CRL-S00/.test(f.ruleId)) {
+      if (/^CRL-S00[1-6]/.test(f.ruleId)) {
         const name = /^(\S+) /.exec(f.message)?.[1] ?? "";
         assert.ok((lines[f.pos.line - 1] ?? "").includes(name) || /value:/.test(lines[f.pos.line - 1] ?? ""));
       }
     }
   }
+});
+
+test("unseen: a hostPath finding points at the volume and names its mount as a related location", () => {
+  const { file, result } = scanFile("k8s/cronjob-hostpath.yaml");
+  const lines = readFileSync(file, "utf8").split(/\r?\n/);
+  const sock = result.findings.filter((f) => f.ruleId === "CRL-K006" || f.ruleId === "CRL-M001");
+  assert.equal(sock.length, 3);
+  for (const f of sock) {
+    assert.match(lines[f.pos.line - 1] ?? "", /hostPath:/);
+    const [mount] = f.related ?? [];
+    assert.equal(f.related?.length, 1, f.ruleId);
+    assert.match(lines[(mount?.pos.line ?? 0) - 1] ?? "", /- name: (model-cache|containerd)/);
+    assert.match(lines[mount?.pos.line ?? 0] ?? "", /mountPath:/);
+  }
+  const sarif = toSarif(result).runs[0]?.results.find((r) => r.ruleId === "CRL-M001");
+  assert.deepEqual(
+    sarif?.relatedLocations?.map((r) => [r.id, r.physicalLocation.region.startLine, r.message.text]),
+    [[1, 35, "mounted at /run/containerd/containerd.sock"]],
+  );
 });
 
 test("unseen: every SARIF report validates against the 2.1.0 schema", { skip: sharedSkip() }, () => {

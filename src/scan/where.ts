@@ -98,3 +98,19 @@ export function fieldPos(s: Service, pos: SourcePos, field: string): SourcePos {
   }
   return pos;
 }
+
+/**
+ * Position of the index-th word source of argv: the compose `command` item, or the Kubernetes
+ * `command`/`args` item (argv is `command` followed by `args`); else the list, else the container.
+ */
+export function argPos(s: Service, c: Container, index: number): SourcePos {
+  if (s.platform === "kubernetes") {
+    const path = k8sPaths(s).containers.get(c);
+    if (!path) return c.pos ?? s.pos;
+    let n = 0;
+    while (s.positions[`${path}.command.${n}`]) n++;
+    const at = index < n ? `command.${index}` : `args.${index - n}`;
+    return first(s, [`${path}.${at}`, `${path}.${index < n ? "command" : "args"}`]) ?? c.pos ?? s.pos;
+  }
+  return first(s, [`command.${index}`, "command"]) ?? s.pos;
+}

@@ -187,6 +187,10 @@ function mountsOf(f: Fields, c: Record<string, unknown>, path: string, pod: PodC
       pos: f.pos(mp),
     };
     const hostPath = f.map(vol?.value["hostPath"], `${vol?.path}.hostPath`);
+    if (vol) {
+      const kind = Object.keys(vol.value).find((k) => k !== "name");
+      mount.volume = { name: volName, pos: f.pos(kind ? `${vol.path}.${kind}` : vol.path) };
+    }
     if (hostPath) {
       mount.type = "hostPath";
       const src = f.str(hostPath["path"], `${vol?.path}.hostPath.path`);

@@ -1,4 +1,5 @@
 export { agentRules } from "./agents.ts";
+export { authRules } from "./auth.ts";
 export { capabilityRules } from "./capabilities.ts";
 export { imageRules } from "./images.ts";
 export { kubernetesRules } from "./kubernetes.ts";

@@ -1,10 +1,11 @@
 // Kubernetes-only checks: NetworkPolicy coverage, service-account tokens, NodePort/LoadBalancer
 // exposure, hostPath and hostPort. (kube-score pod-networkpolicy, Checkov CKV_K8S_38/CKV2_K8S_6,
 // Trivy KSV023/KSV024, kubesec.)
-import type { K8sNetworkPolicy, K8sService, LabelSelector, Service } from "../../model/types.ts";
-import type { Hit, Rule, RuleContext } from "../types.ts";
+import type { Container, K8sNetworkPolicy, K8sService, LabelSelector, Mount, Service } from "../../model/types.ts";
+import type { Hit, RelatedLocation, Rule, RuleContext } from "../types.ts";
 import { fieldPos, servicePos } from "../where.ts";
-import { hostPath, perContainer, perService, tierOfService } from "./util.ts";
+import { mountedAt, sourceSite } from "./mounts.ts";
+import { hostPath, perService, tierOfService } from "./util.ts";
 
 export function selects(sel: LabelSelector, labels: Record<string, string>): boolean {
   for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
@@ -39,6 +40,11 @@ function exposing(ctx: RuleContext, s: Service): K8sService[] {
       Object.keys(k.selector).length > 0 &&
       Object.entries(k.selector).every(([key, v]) => s.labels[key] === v),
   );
+}
+
+/** The workload a Service selects: the finding is on the Service (its `type:` is the fix), the pods are why it matters. */
+function selected(s: Service): RelatedLocation {
+  return { pos: s.pos, message: `${s.kind ?? "workload"} ${s.name}, whose pods the Service selects` };
 }
 
 export const kubernetesRules: Rule[] = [
@@ -129,6 +135,7 @@ export const kubernetesRules: Rule[] = [
               service: s,
               message: `data store exposed outside the cluster by ${k.type} Service ${k.name}`,
               pos: k.pos,
+              related: [selected(s)],
             })),
       ),
   },
@@ -151,6 +158,7 @@ export const kubernetesRules: Rule[] = [
               service: s,
               message: `exposed outside the cluster by ${k.type} Service ${k.name}`,
               pos: k.pos,
+              related: [selected(s)],
             })),
       ),
   },
@@ -165,16 +173,34 @@ export const kubernetesRules: Rule[] = [
       "hostPath volumes give the pod the node's filesystem, surviving the pod and shared with everything else on the node.",
     fix: "volumes:\n  - name: data\n    persistentVolumeClaim: { claimName: data }",
     references: ["Checkov CKV_K8S_27", "Trivy KSV023", "kubesec"],
+    // One finding per volume, at its `hostPath:`: that is what to replace, however many
+    // containers mount it; each mount is a related location.
     check: (ctx) =>
-      perContainer(ctx, (s, c) =>
-        c.mounts
-          .filter((m) => m.type === "hostPath")
-          .map((m) => ({
-            service: s,
-            message: `mounts hostPath ${hostPath(m) ?? "?"} at ${m.target}${m.readOnly ? " (read-only)" : ""}`,
-            pos: m.pos,
-          })),
-      ),
+      workloads(ctx, (s) => {
+        const byVolume = new Map<string, Array<{ c: Container; m: Mount }>>();
+        for (const c of s.containers) {
+          for (const m of c.mounts) {
+            if (m.type !== "hostPath") continue;
+            const key = m.volume?.name ?? `${c.name}\0${m.target}`;
+            byVolume.set(key, [...(byVolume.get(key) ?? []), { c, m }]);
+          }
+        }
+        return [...byVolume.values()].flatMap((uses) => {
+          const [first] = uses;
+          if (!first) return [];
+          const { c, m } = first;
+          const access = uses.some((u) => !u.m.readOnly) ? "read-write" : "read-only";
+          const count = uses.length === 1 ? "one mount" : `${uses.length} mounts`;
+          return [
+            {
+              service: s,
+              message: `hostPath volume ${m.volume ? `${m.volume.name} ` : ""}gives the pod the node's ${hostPath(m) ?? "?"} (${count}, ${access})`,
+              pos: sourceSite(s, c, m).pos,
+              related: m.volume ? uses.map((u) => mountedAt(s, u.c, u.m)) : [],
+            },
+          ];
+        });
+      }),
   },
   {
     id: "CRL-K007",

@@ -2,7 +2,7 @@
 // directories, writable binds, shared propagation. (CIS Docker 5.5, 5.19, 5.31; KICS, Checkov
 // CKV_K8S_27, Trivy KSV006/KSV023.)
 import type { Container, Mount, Service } from "../../model/types.ts";
-import type { Hit, Rule, RuleContext, Severity } from "../types.ts";
+import type { Hit, RelatedLocation, Rule, RuleContext, Severity } from "../types.ts";
 import { fieldPos } from "../where.ts";
 import { hostPath, inCtr, perContainer, under } from "./util.ts";
 
@@ -67,22 +67,42 @@ function mountHits(
   match: (path: string, m: Mount) => boolean,
   message: (path: string, m: Mount) => string,
   severity?: (m: Mount) => Severity | undefined,
+  /** "mount" when the fix is on the mount itself (readOnly), not on the host path it names. */
+  fixAt: "source" | "mount" = "source",
 ): Hit[] {
   return perContainer(ctx, (s: Service, c: Container) =>
     c.mounts.flatMap((m) => {
       const p = hostPath(m);
       if (p === undefined || !match(p, m)) return [];
       const sev = severity?.(m);
-      return [
-        { service: s, message: message(p, m) + inCtr(s, c), pos: sourcePos(s, m), ...(sev ? { severity: sev } : {}) },
-      ];
+      const site =
+        fixAt === "mount" && s.platform === "kubernetes" ? { pos: m.pos, related: volumeAt(m) } : sourceSite(s, c, m);
+      return [{ service: s, message: message(p, m) + inCtr(s, c), ...site, ...(sev ? { severity: sev } : {}) }];
     }),
   );
 }
 
-/** A long-syntax volume names the host path on its `source:` line; short syntax has one line. */
-function sourcePos(s: Service, m: Mount) {
-  return s.platform === "compose" ? fieldPos(s, m.pos, "source") : m.pos;
+/**
+ * Where a finding about the host path goes. A long-syntax compose volume names it on its
+ * `source:` line, short syntax on its one line. A Kubernetes mount only names a pod volume: the
+ * host path is chosen at the volume's `hostPath:`, so the finding points there and the
+ * `volumeMounts` item that uses it becomes a related location.
+ */
+export function sourceSite(s: Service, c: Container, m: Mount): Pick<Hit, "pos" | "related"> {
+  if (s.platform === "compose") return { pos: fieldPos(s, m.pos, "source") };
+  if (!m.volume) return { pos: m.pos };
+  return { pos: m.volume.pos, related: [mountedAt(s, c, m)] };
+}
+
+/** The mount as a related location, for findings whose fix is on the volume. */
+export function mountedAt(s: Service, c: Container, m: Mount): RelatedLocation {
+  const by = s.containers.length > 1 ? ` by container "${c.name}"` : "";
+  return { pos: m.pos, message: `mounted${by} at ${m.target}${m.readOnly ? " (read-only)" : ""}` };
+}
+
+/** The pod volume as a related location, for findings whose fix is on the mount (readOnly, propagation). */
+function volumeAt(m: Mount): RelatedLocation[] {
+  return m.volume ? [{ pos: m.volume.pos, message: `volume ${m.volume.name}${m.source ? `: ${m.source}` : ""}` }] : [];
 }
 
 const mode = (m: Mount) => (m.readOnly ? "read-only" : "read-write");
@@ -104,7 +124,7 @@ export const mountRules: Rule[] = [
         c.mounts.filter(isRuntimeSocket).map((m) => ({
           service: s,
           message: `mounts the container runtime socket ${m.source ?? m.target} (${mode(m)}${m.readOnly ? " still grants the full API" : ""})${inCtr(s, c)}: root on the host`,
-          pos: sourcePos(s, m),
+          ...sourceSite(s, c, m),
         })),
       ),
   },
@@ -200,6 +220,8 @@ export const mountRules: Rule[] = [
         ctx,
         (p, m) => !m.readOnly && !isRuntimeSocket(m) && p !== "/",
         (p, m) => `bind-mounts host ${p} at ${m.target} read-write`,
+        undefined,
+        "mount",
       ),
   },
   {
@@ -221,6 +243,7 @@ export const mountRules: Rule[] = [
             service: s,
             message: `mount ${m.target} uses ${m.propagation} propagation${inCtr(s, c)}`,
             pos: m.pos,
+            related: volumeAt(m),
           })),
       ),
   },

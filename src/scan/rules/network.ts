@@ -273,6 +273,8 @@ export const networkRules: Rule[] = [
             .map((s) => s.name)
             .join(", ")}) with ${[...tiers].filter((t) => t !== "data").join(" and ")} (${others.join(", ")})`,
           pos: def?.implicit || !attach ? data.pos : attach.pos,
+          // splitting the network is also a change to its definition
+          related: def?.pos && !def.implicit ? [{ pos: def.pos, message: `network ${net} is defined here` }] : [],
         });
       }
       return out;
@@ -295,7 +297,15 @@ export const networkRules: Rule[] = [
       perService(ctx, (s) => {
         if (tierOfService(ctx, s) !== "data") return undefined;
         const eg = ctx.egressOf.get(idOf(s));
-        return eg?.internet ? { service: s, message: `can reach the internet (${eg.reason})`, pos: s.pos } : undefined;
+        if (!eg?.internet) return undefined;
+        // `internal: true` goes on the network's definition: point there too
+        const related = s.networks.flatMap((a) => {
+          const def = ctx.deployment.networks.find((n) => n.name === a.network);
+          return def?.pos && !def.implicit && !def.internal
+            ? [{ pos: def.pos, message: `network ${def.name} is not internal` }]
+            : [];
+        });
+        return { service: s, message: `can reach the internet (${eg.reason})`, pos: s.pos, related };
       }),
   },
 ];

@@ -377,11 +377,26 @@ const CASES: Record<string, Case> = {
   "CRL-K006": {
     bad: () =>
       k8sDeployment([
-        k8s({}, { mounts: [{ type: "hostPath", source: "/data", target: "/data", readOnly: true, pos: at(130) }] }),
+        k8s(
+          {},
+          {
+            mounts: [
+              {
+                type: "hostPath",
+                source: "/data",
+                target: "/data",
+                readOnly: true,
+                pos: at(130),
+                volume: { name: "data", pos: at(140) },
+              },
+            ],
+          },
+        ),
       ]),
     good: () =>
       k8sDeployment([k8s({}, { mounts: [{ type: "emptyDir", target: "/tmp", readOnly: false, pos: at(130) }] })]),
-    line: 130,
+    // the volume's `hostPath:`, where the path is chosen; the mount is a related location
+    line: 140,
   },
   "CRL-K007": {
     bad: () => k8sDeployment([k8s({ ports: [port("0.0.0.0", 8080, 8080, 131)] })]),
@@ -476,6 +491,60 @@ const CASES: Record<string, Case> = {
     bad: () => traefikRouter({ "traefik.http.routers.app.tls": "true" }),
     good: () => traefikRouter(secure),
     line: 33,
+  },
+  // omission: no --requirepass, so the finding is at the command, where the flag goes
+  "CRL-U001": {
+    bad: () =>
+      one(
+        service(
+          "cache",
+          { positions: { command: at(26) } },
+          { image: "redis:7.2@sha256:aa", command: ["redis-server", "--appendonly", "yes"] },
+        ),
+      ),
+    good: () =>
+      one(
+        service(
+          "cache",
+          { positions: { command: at(26) } },
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
+          { image: "redis:7.2@sha256:aa", command: ["redis-server", "--requirepass", "${REDIS_PASSWORD}"] },
+        ),
+      ),
+    line: 26,
+  },
+  "CRL-U002": {
+    bad: () => one(service("qdrant", { positions: { image: at(2) } }, { image: "qdrant/qdrant:v1.12.4@sha256:aa" })),
+    good: () =>
+      one(
+        service(
+          "qdrant",
+          {},
+          {
+            image: "qdrant/qdrant:v1.12.4@sha256:aa",
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
+            env: [{ name: "QDRANT__SERVICE__API_KEY", value: "${QDRANT_API_KEY}", pos: at(27), from: "inline" }],
+          },
+        ),
+      ),
+    line: 2,
+  },
+  "CRL-U003": {
+    bad: () => one(app({}, { env: [{ name: "WEBUI_AUTH", value: "False", pos: at(28), from: "inline" }] })),
+    good: () => one(app({}, { env: [{ name: "WEBUI_AUTH", value: "True", pos: at(28), from: "inline" }] })),
+    line: 28,
+  },
+  "CRL-S007": {
+    bad: () =>
+      one(app({ positions: { "command.2": at(29) } }, { command: ["redis-server", "--requirepass", "Zq8xT2pLw"] })),
+    good: () =>
+      one(
+        app(
+          { positions: { "command.2": at(29) } },
+          { command: ["mysqld", "--default-authentication-plugin=mysql_native_password", "--password-file", "/run/s"] },
+        ),
+      ),
+    line: 29,
   },
   "CRL-P001": {
     bad: twoOnOneNet,

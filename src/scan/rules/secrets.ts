@@ -4,6 +4,8 @@
 import type { EnvVar, Service } from "../../model/types.ts";
 import type { Hit, Rule, RuleContext } from "../types.ts";
 import { fieldPos } from "../where.ts";
+import { commandSecretRule } from "./command-secrets.ts";
+import { DEFAULT_PASSWORDS } from "./passwords.ts";
 import { inCtr, perContainer } from "./util.ts";
 
 export const PROVIDER_KEYS: Array<{ name: string; re: RegExp }> = [
@@ -32,37 +34,7 @@ function isSecretName(name: string): boolean {
 }
 const PASSWORD_NAME = /(PASSWORD|PASSWD|PWD|PASS)$/i;
 
-export const DEFAULT_PASSWORDS = new Set([
-  "password",
-  "passw0rd",
-  "password1",
-  "postgres",
-  "admin",
-  "administrator",
-  "changeme",
-  "change_me",
-  "changeit",
-  "root",
-  "secret",
-  "123456",
-  "12345678",
-  "default",
-  "example",
-  "test",
-  "pass",
-  "mysql",
-  "redis",
-  "minio",
-  "minioadmin",
-  "minio123",
-  "neo4j",
-  "letmein",
-  "qwerty",
-  "guest",
-  "mypassword",
-  "password123",
-  "admin123",
-]);
+export { DEFAULT_PASSWORDS } from "./passwords.ts";
 
 /** PEM key material: CRL-S005's finding, not also a generic secret. */
 function isPem(v: string): boolean {
@@ -260,4 +232,5 @@ export const secretRules: Rule[] = [
         return m ? `${e.name} embeds a password in its URL` : undefined;
       }),
   },
+  commandSecretRule,
 ];
