@@ -13,7 +13,8 @@ export function parseCommandArgs<T extends Options>(
   try {
     return parseArgs({
       args,
-      options: { ...options, help: { type: "boolean", short: "h" } },
+      // --quiet is global (main reads it); accepted here so it may follow the command's own flags.
+      options: { quiet: { type: "boolean", short: "q" }, ...options, help: { type: "boolean", short: "h" } },
       allowPositionals,
       strict: true,
     });

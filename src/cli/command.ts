@@ -11,6 +11,10 @@ export interface CommandContext {
   color: boolean;
   /** Resolves when the user asks to stop (SIGINT/SIGTERM); long-running commands await it. */
   stopSignal: AbortSignal;
+  /** --quiet / -q: warnings are dropped; errors still print. */
+  quiet: boolean;
+  /** Warnings go through here: each distinct one is printed once per run, and not at all when quiet. */
+  warn(...texts: string[]): void;
 }
 
 export interface Command {

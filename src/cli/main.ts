@@ -1,9 +1,14 @@
 // Entry point: `corral <command> [options]`. The only place (with the command files) that
 // reads argv or prints.
 import { type CommandContext, EXIT } from "./command.ts";
+import { createWarner } from "./diagnostics.ts";
 import { formatError } from "./errors.ts";
 import { packageVersion as version } from "./package-root.ts";
 import { COMMANDS } from "./registry.ts";
+
+function isQuiet(arg: string): boolean {
+  return arg === "--quiet" || arg === "-q";
+}
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -14,7 +19,7 @@ function usage(): string {
     "commands:",
     ...lines,
     "",
-    "options: --help, --version",
+    "options: --help, --version, --quiet (-q: no warnings; errors still print)",
     "exit codes: 0 ok, 1 policy or findings failure, 2 usage or input error",
     "",
   ].join("\n");
@@ -22,16 +27,24 @@ function usage(): string {
 
 export async function main(argv: string[], partial: Partial<CommandContext> = {}): Promise<number> {
   const stdout = partial.stdout ?? process.stdout;
+  const stderr = partial.stderr ?? process.stderr;
   const env = partial.env ?? process.env;
+  // --quiet may come before the command (`corral -q scan …`) or among its flags, never after
+  // `--`: there it belongs to the program `corral run` starts.
+  const leading = argv.findIndex((a) => !isQuiet(a));
+  const [name, ...rest] = leading < 0 ? [] : argv.slice(leading);
+  const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  const quiet = leading > 0 || own.some(isQuiet);
   const ctx: CommandContext = {
     stdout,
-    stderr: partial.stderr ?? process.stderr,
+    stderr,
     env,
     cwd: partial.cwd ?? process.cwd(),
     color: partial.color ?? (!env.NO_COLOR && Boolean((stdout as NodeJS.WriteStream).isTTY)),
     stopSignal: partial.stopSignal ?? new AbortController().signal,
+    quiet,
+    warn: createWarner(stderr, quiet),
   };
-  const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     ctx.stdout.write(usage());
     return name ? EXIT.ok : EXIT.usage;
@@ -47,8 +60,6 @@ export async function main(argv: string[], partial: Partial<CommandContext> = {}
   }
   try {
     const command = await entry.load();
-    // Only Corral's own arguments: after `--` they belong to the command being run.
-    const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
     if (own.includes("--help") || own.includes("-h")) {
       ctx.stdout.write(command.help.endsWith("\n") ? command.help : `${command.help}\n`);
       return EXIT.ok;

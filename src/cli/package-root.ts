@@ -8,3 +8,6 @@ export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")) as { version: string };
   return pkg.version;
 }
+
+/** The policy's JSON Schema as this version of Corral ships it (package.json "files": schema). */
+export const SCHEMA_FILE = `${PACKAGE_ROOT}/schema/corral.schema.json`;

@@ -145,7 +145,7 @@ export const command: Command = {
       ctx.env,
       loaded?.gate.state_dir ? resolve(ctx.cwd, loaded.gate.state_dir) : undefined,
     );
-    const warn = (m: string) => ctx.stderr.write(`corral run: ${m}\n`);
+    const warn = (m: string) => ctx.warn(`corral run: warning: ${m}`);
 
     let gate: GateOptions | undefined;
     if (profile.network === "gate") {

@@ -6,6 +6,7 @@
 // gate has a fixed address (clients are pointed at it for DNS); members get theirs from the
 // engine, and `corral enforce` follows them.
 import { Document, type Node, YAMLMap, type YAMLSeq } from "yaml";
+import { ISOLATE_LABEL, ROLE_LABEL, ZONE_LABEL } from "../model/corral-marks.ts";
 import type { Deployment, Service } from "../model/types.ts";
 import type { Policy } from "../policy/index.ts";
 import { type Attachment, buildPlan, EGRESS, GATE, hostAddressFor, type Plan, type PlanOptions } from "./plan.ts";
@@ -218,7 +219,7 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
           retries: 3,
           start_period: "20s",
         },
-        labels: { "dev.corral.role": "gate" },
+        labels: { [ROLE_LABEL]: "gate" },
       }),
     );
   }
@@ -230,7 +231,7 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
       driver_opts: { "com.docker.network.bridge.name": n.bridge },
       internal: n.internal,
       ipam: { config: [{ subnet: n.subnet, ip_range: n.dynamicRange, gateway: n.gateway }] },
-      labels: { "dev.corral.zone": n.key === EGRESS ? "(gate egress)" : n.key, "dev.corral.isolate": n.isolate },
+      labels: { [ZONE_LABEL]: n.key === EGRESS ? "(gate egress)" : n.key, [ISOLATE_LABEL]: n.isolate },
     };
   }
   root.add(doc.createPair("networks", networks));

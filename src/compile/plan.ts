@@ -5,6 +5,7 @@
 // real engine members get theirs from the network's dynamic range and `corral enforce` renders
 // the ruleset from what the containers really have.
 
+import { GATE_SERVICE } from "../model/corral-marks.ts";
 import type { Deployment } from "../model/types.ts";
 import { expandName, HOST_TARGET, type Policy, type PortRange, parsePortSpec, zoneOf } from "../policy/index.ts";
 import { type Cidr, cidrSize, fnv1a, formatCidr, numToIp, overlaps, parseCidr } from "./addr.ts";
@@ -12,7 +13,7 @@ import { type Cidr, cidrSize, fnv1a, formatCidr, numToIp, overlaps, parseCidr } 
 /** Where zone subnets are allocated when a zone gives none. */
 export const DEFAULT_POOL = "10.231.0.0/16";
 /** The gate's service name in the compose overlay and the lab. */
-export const GATE = "corral-gate";
+export const GATE = GATE_SERVICE;
 /** Network keys that cannot clash with zone names (zone names start with a letter or digit). */
 export const UNZONED = "_unzoned";
 export const EGRESS = "_egress";

@@ -167,6 +167,8 @@ export interface Network {
   bridgeName?: string;
   /** True for the implicit `default` network compose creates when a service names none. */
   implicit: boolean;
+  /** compose `labels` (map form), when the network declares any. */
+  labels?: Record<string, string>;
   pos?: SourcePos;
 }
 

@@ -19,6 +19,7 @@ export function toJson(result: ScanResult, opts: ReportOptions = {}) {
       suppressed: c.suppressed,
       inactiveProfiles: inactiveProfiles(result),
       bySeverity: { critical: c.critical, high: c.high, medium: c.medium, low: c.low, info: c.info },
+      ...(result.scope ? { scope: result.scope } : {}),
     },
     services: result.deployment.services.map((s) => {
       const id = idOf(s);

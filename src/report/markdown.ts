@@ -24,6 +24,7 @@ export function renderMarkdown(result: ScanResult, opts: ReportOptions = {}): st
           .map((s) => `${ICON[s]} ${c[s]} ${s}`)
           .join(" · ")}${c.suppressed ? ` · ${c.suppressed} suppressed` : ""}`,
   );
+  if (result.scope) out.push("", `> ${result.scope}`);
   const active = result.findings.filter((f) => !f.suppressed).sort(bySeverity);
   if (active.length > 0) {
     out.push("", "| | Rule | Service | Location | Finding |", "|---|---|---|---|---|");

@@ -84,5 +84,6 @@ export function renderText(result: ScanResult, opts: ReportOptions = {}): string
     lines.push("");
   }
   lines.push(summaryLine(result));
+  if (result.scope) lines.push(paint(result.scope, "yellow", color));
   return `${lines.join("\n")}\n`;
 }

@@ -1,5 +1,6 @@
 // The scan pipeline as one pure function: rules → inline suppressions → baseline → result.
 
+import { hasCorralOverlay } from "../model/corral-marks.ts";
 import type { Tier } from "../model/tiers.ts";
 import type { Deployment, Reachability, ReachEdge } from "../model/types.ts";
 import { compareFindings, contextOf, evaluate } from "./engine.ts";
@@ -26,7 +27,19 @@ export interface ScanResult {
   policy?: PolicyView;
   /** Reachability edges the policy does not declare (empty without a policy). */
   undeclared: ReachEdge[];
+  /** What the reachability models, when a reader could take it for more (Corral's overlay is among the files). */
+  scope?: string;
 }
+
+/**
+ * With Corral's overlay the networks are only half of the containment: the flows between zones
+ * are nftables rules on the host, which a scan of compose files cannot see. Saying so keeps its
+ * reachability findings from reading as a contradiction of `corral verify`.
+ */
+export const OVERLAY_SCOPE =
+  "Corral's overlay is among these files. scan models compose-level networks only, not the nftables host rules " +
+  "(table inet corral) that hold the flows between zones and the gate-only egress: its reachability is what the " +
+  "networks alone allow. For the enforced matrix, run: corral verify --lab --policy corral.yaml -f <compose file>";
 
 export function scan(opts: ScanOptions): ScanResult {
   const base = {
@@ -46,6 +59,7 @@ export function scan(opts: ScanOptions): ScanResult {
     findings: findings.sort(compareFindings),
     ...(opts.policy ? { policy: opts.policy } : {}),
     undeclared: opts.policy ? undeclaredEdges(ctx, opts.policy) : [],
+    ...(hasCorralOverlay(opts.deployment) ? { scope: OVERLAY_SCOPE } : {}),
   };
 }
 

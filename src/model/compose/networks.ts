@@ -33,6 +33,12 @@ export function buildNetworks(declared: Map<string, PEntry>, project: string, se
     if (driver) net.driver = driver;
     const bridgeName = str(get(get(v, "driver_opts"), "com.docker.network.bridge.name"));
     if (bridgeName) net.bridgeName = bridgeName;
+    const labelNode = get(v, "labels");
+    if (labelNode?.kind === "map") {
+      net.labels = {};
+      for (const [k, l] of labelNode.entries)
+        net.labels[k] = l.value.kind === "scalar" && l.value.value !== null ? String(l.value.value) : "";
+    }
     out.push(net);
   }
   const used = new Set(services.flatMap((s) => s.networks.map((n) => n.network)));

@@ -70,7 +70,7 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
   // COMPOSE_PROFILES names another vector store).
   const enabled = new Set(opts.profiles ?? (lookup("COMPOSE_PROFILES") ?? "").split(",").map((p) => p.trim()));
   const declaredNetworks = new Set(merged.networks.keys());
-  const buildCtx = { read, lookup, diagnostics, declaredNetworks };
+  const buildCtx = { read, lookup, diagnostics, declaredNetworks, missingEnvFiles: new Map() };
   const services = [];
   const inactive = new Set<string>();
   for (const def of merged.services.values()) {
@@ -78,7 +78,7 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
     const names = profiles?.kind === "seq" ? profiles.items.map((p) => str(p) ?? "") : [];
     const active = names.length === 0 || enabled.has("*") || names.some((p) => enabled.has(p));
     // services left out by profiles are still checked, but their warnings would only be noise
-    const svc = buildService(def, active ? buildCtx : { ...buildCtx, diagnostics: [] });
+    const svc = buildService(def, active ? buildCtx : { ...buildCtx, diagnostics: [], missingEnvFiles: new Map() });
     if (active || opts.allProfiles) services.push(svc);
     if (!active) inactive.add(svc.name);
   }

@@ -30,6 +30,11 @@ export interface BuildContext {
   diagnostics: Diagnostic[];
   /** Top-level network keys; a service naming another network is an error, as in compose. */
   declaredNetworks: Set<string>;
+  /**
+   * Missing env files by path, with the services that need them: stacks share one `.env` among
+   * many services, and one warning naming them all says it once instead of once per service.
+   */
+  missingEnvFiles: Map<string, { diagnostic: Diagnostic; services: string[] }>;
 }
 
 function at(pos: SourcePos): string {
@@ -149,6 +154,26 @@ function mounts(svc: PMap, diags: Diagnostic[], name: string): Mount[] {
   return out;
 }
 
+function warnMissingEnvFile(ctx: BuildContext, path: string, service: string, pos: SourcePos): void {
+  const known = ctx.missingEnvFiles.get(path);
+  const entry = known ?? {
+    diagnostic: {
+      severity: "warning" as const,
+      message: "",
+      pos,
+      hint: "create the file (compose refuses to start without it) or mark it `required: false`",
+    },
+    services: [],
+  };
+  if (!entry.services.includes(service)) entry.services.push(service);
+  const who = entry.services.map((s) => `"${s}"`).join(", ");
+  entry.diagnostic.message = `env_file ${path} not found (needed by service${entry.services.length > 1 ? "s" : ""} ${who})`;
+  if (!known) {
+    ctx.missingEnvFiles.set(path, entry);
+    ctx.diagnostics.push(entry.diagnostic);
+  }
+}
+
 function envVars(svc: PMap, ctx: BuildContext, name: string): EnvVar[] {
   const byName = new Map<string, EnvVar>();
   const files = get(svc, "env_file");
@@ -160,14 +185,7 @@ function envVars(svc: PMap, ctx: BuildContext, name: string): EnvVar[] {
       const required = reqNode ? bool(reqNode) : true;
       const text = ctx.read(path);
       if (text === undefined) {
-        if (required) {
-          ctx.diagnostics.push({
-            severity: "warning",
-            message: `service "${name}": env_file ${path} not found`,
-            pos: f.pos,
-            hint: "create the file (compose refuses to start without it) or mark it `required: false`",
-          });
-        }
+        if (required) warnMissingEnvFile(ctx, path, name, f.pos);
         continue;
       }
       for (const e of parseDotenv(text, path, ctx.lookup)) {

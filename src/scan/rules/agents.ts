@@ -1,5 +1,6 @@
 // Agent-stack specifics: agents that can reach the whole internet, resolve any name, the cloud
 // metadata endpoint or the host, and services that execute generated code without isolation.
+import { isCorralGate } from "../../model/corral-marks.ts";
 import type { Service } from "../../model/types.ts";
 import { idOf } from "../ids.ts";
 import type { Rule, RuleContext } from "../types.ts";
@@ -17,6 +18,8 @@ function proxied(s: Service): boolean {
 }
 
 function internet(ctx: RuleContext, s: Service): { internet: boolean; reason: string } | undefined {
+  // Reaching the internet is the gate's job: it is the allowlisting way out the rules ask for.
+  if (isCorralGate(s)) return undefined;
   return ctx.egressOf.get(idOf(s));
 }
 

@@ -1,5 +1,6 @@
 // Rules that compare the deployment with a corral.yaml. They only run when a policy is given;
 // the CLI builds the PolicyView (zones and resolved flows) from src/policy.
+import { isCorralGate } from "../../model/corral-marks.ts";
 import type { PortRange, ReachEdge } from "../../model/types.ts";
 import type { PolicyView, Rule, RuleContext } from "../types.ts";
 import { perService } from "./util.ts";
@@ -71,8 +72,9 @@ export const policyRules: Rule[] = [
     check: (ctx) => {
       const policy = ctx.policy;
       if (!policy) return [];
+      // Corral's gate is in no zone by design: the compiler adds it beside the zones.
       return perService(ctx, (s) =>
-        policy.zoneOf(s) === undefined
+        policy.zoneOf(s) === undefined && !isCorralGate(s)
           ? { service: s, message: `is in no zone of ${policy.file}`, pos: s.pos }
           : undefined,
       );
