@@ -159,9 +159,15 @@ function projectDirWith(name: string, file: string, dotenv: string): string {
   return dir;
 }
 
-function composeConfig(file: string, env: Record<string, string>, projectDir: string | undefined): unknown {
+function composeConfig(
+  file: string,
+  env: Record<string, string>,
+  projectDir: string | undefined,
+  profiles: string[],
+): unknown {
   const args = ["compose", "-f", file, ...(projectDir ? ["--project-directory", projectDir] : [])];
-  args.push("--profile", "*", "config", "--format", "json");
+  for (const p of profiles) args.push("--profile", p);
+  args.push("config", "--format", "json");
   const r = spawnSync("docker", args, {
     cwd: projectDir ?? dirname(file),
     encoding: "utf8",
@@ -189,11 +195,19 @@ for (const f of files) {
     const path = fixture("compose", f);
     const env = { HOME, ...c.env };
     const projectDir = c.dotenv === undefined ? undefined : projectDirWith(f, path, c.dotenv);
-    const reference = shapeFromComposeConfig(composeConfig(path, env, projectDir));
-    const corral = shapeFromCorral(
-      readCompose([path], { env, profiles: ["*"], ...(projectDir ? { projectDirectory: projectDir } : {}) }),
-    );
+    const dir = projectDir ? { projectDirectory: projectDir } : {};
+    const reference = shapeFromComposeConfig(composeConfig(path, env, projectDir, ["*"]));
+    const corral = shapeFromCorral(readCompose([path], { env, profiles: ["*"], ...dir }));
     const diffs = diffShapes(corral, reference).filter((d) => !EXCEPTIONS.some((e) => e.path.test(d)));
     assert.deepEqual(diffs, [], `${f}: Corral differs from docker compose config:\n  ${diffs.join("\n  ")}`);
+    // and with no profile named, the same services start
+    const byDefault = shapeFromComposeConfig(composeConfig(path, env, projectDir, []));
+    assert.deepEqual(
+      readCompose([path], { env, ...dir })
+        .services.map((s) => s.name)
+        .sort(),
+      Object.keys(byDefault.services),
+      `${f}: services active without --profile differ`,
+    );
   });
 }
