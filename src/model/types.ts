@@ -35,7 +35,11 @@ export interface PublishedPort {
 
 export interface Mount {
   type: "bind" | "volume" | "tmpfs" | "npipe" | "cluster" | "image" | "hostPath" | "emptyDir" | "other";
-  /** Host path for bind/hostPath (after `~` and relative-path resolution are left as written), volume name for volume. */
+  /**
+   * Host path for bind/hostPath, as the engine receives it: compose resolves relative paths
+   * against the project directory and `~` against HOME (left as written when HOME is unknown).
+   * Volume name (the file's key) for volume.
+   */
   source?: string;
   target: string;
   readOnly: boolean;
@@ -52,7 +56,10 @@ export interface Mount {
 
 export interface EnvVar {
   name: string;
-  /** undefined when the variable is named without a value (taken from the shell at run time). */
+  /**
+   * undefined when the variable is named without a value and the environment the file was read
+   * with has none either (compose resolves a bare name from the shell and `.env`).
+   */
   value?: string;
   pos: SourcePos;
   /** Where it came from: inline `environment`, an `env_file`, or a k8s secret/configMap reference. */

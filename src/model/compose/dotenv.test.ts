@@ -42,3 +42,17 @@ test("values see the outer lookup", () => {
   const [x] = parseDotenv("X=${HOME}/x", "e", (n) => (n === "HOME" ? "/root" : undefined));
   assert.equal(x?.value, "/root/x");
 });
+
+test("the outer environment wins over the file's own earlier keys, as compose-go reads .env and env_file", () => {
+  const got = parseDotenv("A=file\nB=${A}-b\nC=${C0}\n", "e", (n) => ({ A: "shell" })[n]);
+  assert.deepEqual(
+    got.map((e) => [e.name, e.value]),
+    [
+      ["A", "file"],
+      ["B", "shell-b"],
+      ["C", ""],
+    ],
+  );
+  // without an outer value the earlier key is used
+  assert.equal(parseDotenv("A=file\nB=${A}-b\n", "e")[1]?.value, "file-b");
+});

@@ -17,14 +17,15 @@ function unescapeDouble(s: string): string {
 }
 
 /**
- * Parses dotenv text. Values may refer to earlier keys and to `lookup` (compose interpolates
- * env files); expansion problems leave the raw value rather than failing the whole read.
+ * Parses dotenv text. Values may refer to `lookup` (compose interpolates env files) and to
+ * earlier keys; expansion problems leave the raw value rather than failing the whole read.
  */
 export function parseDotenv(text: string, file: string, lookup: Lookup = () => undefined): DotenvEntry[] {
   const out: DotenvEntry[] = [];
   const seen = new Map<string, string>();
   const lines = text.split(/\r?\n/);
-  const local: Lookup = (n) => seen.get(n) ?? lookup(n);
+  // as compose-go: the environment the file is read in wins over the file's own earlier keys
+  const local: Lookup = (n) => lookup(n) ?? seen.get(n);
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] ?? "";
     const trimmed = raw.trim();

@@ -33,6 +33,8 @@ export interface LoadContext {
   warnedVars: Set<string>;
   /** Every compose file read, in order (`-f`, included and extended files). */
   files: string[];
+  /** HOME of the process environment (not `.env`), which expands `~` in bind sources as compose does. */
+  home?: string;
 }
 
 function emptyModel(): Model {
@@ -54,7 +56,7 @@ function parseFile(ctx: LoadContext, file: string, from?: SourcePos): PMap | und
     throw new InputError(
       `${where}cannot read compose file ${file}`,
       from,
-      "check the path (relative paths are resolved from the including file's directory)",
+      "check the path (relative include paths are resolved from the project directory)",
     );
   }
   if (!ctx.files.includes(file)) ctx.files.push(file);
@@ -149,7 +151,7 @@ export function loadFile(ctx: LoadContext, file: string, opts: FileOpts): Model 
   const inc = get(root, "include");
   if (inc) {
     const items = inc.kind === "seq" ? inc.items : [inc];
-    for (const item of items) mergeIncluded(ctx, included, loadInclude(ctx, file, item, opts.lookup, stack));
+    for (const item of items) mergeIncluded(ctx, included, loadInclude(ctx, opts.baseDir, item, opts.lookup, stack));
   }
 
   const services = get(root, "services");
@@ -177,7 +179,7 @@ export function loadFile(ctx: LoadContext, file: string, opts: FileOpts): Model 
           });
         }
       }
-      own.set(svcName, { name: svcName, keyPos: e.keyPos, value: normaliseService(v, opts.baseDir) });
+      own.set(svcName, { name: svcName, keyPos: e.keyPos, value: normaliseService(v, opts.baseDir, ctx.home) });
     }
   } else if (services && !(services.kind === "scalar" && services.value === null)) {
     throw new InputError(
@@ -245,8 +247,12 @@ function mergeIncluded(ctx: LoadContext, into: Model, add: Model): void {
   }
 }
 
-function loadInclude(ctx: LoadContext, file: string, item: PV, parentLookup: Lookup, stack: string[]): Model {
-  const dir = dirname(file);
+/**
+ * Relative include paths (and their project_directory, env_file) resolve against the including
+ * project's directory, not the including file's: compose's loader works from the project's
+ * working directory, which for `-f dir/compose.yaml --project-directory other` is `other`.
+ */
+function loadInclude(ctx: LoadContext, dir: string, item: PV, parentLookup: Lookup, stack: string[]): Model {
   let paths: Array<{ path: string; pos: SourcePos }> = [];
   let projectDir: string | undefined;
   let envFiles: Array<{ path: string; pos: SourcePos }> | undefined;
@@ -341,7 +347,7 @@ function resolveExtends(
         if (svcs?.kind === "map") {
           for (const [n, e] of svcs.entries) {
             if (e.value.kind === "map")
-              others.set(n, { name: n, keyPos: e.keyPos, value: normaliseService(e.value, dirname(target)) });
+              others.set(n, { name: n, keyPos: e.keyPos, value: normaliseService(e.value, dirname(target), ctx.home) });
           }
         }
       }

@@ -3,7 +3,8 @@
 // syntaxes then merge key by key. Positions stay those of the original text.
 import { isAbsolute, resolve } from "node:path";
 import type { SourcePos } from "../types.ts";
-import { type PEntry, type PMap, type PScalar, type PV, plain, scalar } from "./tree.ts";
+import { type PEntry, type PMap, type PScalar, type PV, plain, scalar, str } from "./tree.ts";
+import { resolveBindSource, resolveShortVolume } from "./volumes.ts";
 
 function entry(keyPos: SourcePos, value: PV): PEntry {
   return { keyPos, value };
@@ -80,7 +81,28 @@ function envFiles(v: PV, baseDir: string): PV {
   return { ...seq, items };
 }
 
-export function normaliseService(svc: PMap, baseDir: string): PMap {
+/** Bind sources resolved against this file's project directory, before files merge. */
+function volumes(v: PV, baseDir: string, home: string | undefined): PV {
+  if (v.kind !== "seq") return v;
+  const items = v.items.map((item): PV => {
+    if (item.kind === "scalar" && typeof item.value === "string")
+      return { ...item, value: resolveShortVolume(item.value, baseDir, home) };
+    if (item.kind !== "map" || str(item.entries.get("type")?.value) !== "bind") return item;
+    const src = item.entries.get("source");
+    const path = str(src?.value);
+    if (!src || path === undefined || path === "") return item;
+    const entries = new Map(item.entries);
+    entries.set("source", entry(src.keyPos, scalar(resolveBindSource(path, baseDir, home), src.value.pos)));
+    return { ...item, entries };
+  });
+  return { ...v, items };
+}
+
+/**
+ * `baseDir` is the project directory relative paths resolve against (env_file, bind sources);
+ * `home` expands `~` in bind sources, unexpanded when undefined.
+ */
+export function normaliseService(svc: PMap, baseDir: string, home?: string): PMap {
   const entries = new Map<string, PEntry>();
   for (const [key, e] of svc.entries) {
     let v = e.value;
@@ -113,6 +135,9 @@ export function normaliseService(svc: PMap, baseDir: string): PMap {
         break;
       case "env_file":
         v = envFiles(v, baseDir);
+        break;
+      case "volumes":
+        v = volumes(v, baseDir, home);
         break;
       case "build":
         if (v.kind === "scalar") {

@@ -171,7 +171,7 @@ test("several -f files merge in order, positions from the contributing file", ()
   );
   assert.deepEqual(
     wc.mounts.map((m) => `${m.source}:${m.target}`),
-    ["logs:/logs", "./b:/data"],
+    ["logs:/logs", "/p/b:/data"],
   );
   assert.deepEqual(wc.capAdd, ["NET_ADMIN", "SYS_ADMIN"]);
   assert.deepEqual(
@@ -562,7 +562,7 @@ test("volumes short and long, tmpfs", () => {
   ].join("\n");
   const m = c(composeFromText(text), "a").mounts.map(({ pos, ...rest }) => ({ ...rest, line: pos.line }));
   assert.deepEqual(m, [
-    { type: "bind", source: "./a", target: "/b", readOnly: true, line: 5 },
+    { type: "bind", source: "/project/a", target: "/b", readOnly: true, line: 5 },
     { type: "volume", source: "named", target: "/n", readOnly: false, line: 6 },
     { type: "bind", source: "/abs", target: "/c", readOnly: false, line: 7 },
     { type: "volume", target: "/anon", readOnly: false, line: 8 },
@@ -843,4 +843,54 @@ test("include long form with its own env_file", () => {
   const d = project(files);
   assert.equal(c(d, "x").image, "xi");
   assert.ok(d.diagnostics.some((x) => /missing\.env not found/.test(x.message) && x.pos?.line === 3));
+});
+
+test("bare environment names take the shell's, then .env's value; unset env_file names are dropped", () => {
+  const files = {
+    "/p/compose.yaml":
+      "services:\n  a:\n    image: x\n    env_file: a.env\n    environment:\n      - FROM_SHELL\n      - FROM_DOTENV\n      - UNSET\n      - EMPTY=\n",
+    "/p/.env": "FROM_DOTENV=d\nFROM_SHELL=loses\nIN_FILE_SHELL=loses\n",
+    "/p/a.env": "IN_FILE=1\nIN_FILE_SHELL\nIN_FILE_UNSET\n",
+  };
+  const d = project(files, ["/p/compose.yaml"], { env: { FROM_SHELL: "s", IN_FILE_SHELL: "fs" } });
+  assert.deepEqual(
+    c(d, "a").env.map((e) => [e.name, e.value ?? null]),
+    [
+      ["IN_FILE", "1"],
+      ["IN_FILE_SHELL", "fs"],
+      ["FROM_SHELL", "s"],
+      ["FROM_DOTENV", "d"],
+      ["UNSET", null],
+      ["EMPTY", ""],
+    ],
+  );
+});
+
+test("bind sources: relative to each file's project directory, `~` from the environment's HOME", () => {
+  const files = {
+    "/p/compose.yaml":
+      "include: [sub/inc.yaml]\nservices:\n  a:\n    image: x\n    volumes:\n      - ./data/:/data/\n      - ~/.cache:/cache:ro\n      - type: bind\n        source: conf\n        target: /conf\n      - named:/named\n",
+    "/p/sub/inc.yaml": "services:\n  b:\n    image: x\n    volumes: [../shared:/s, ./own:/o]\n",
+  };
+  const mounts = (d: Deployment, n: string) => c(d, n).mounts.map((m) => `${m.type} ${m.source}:${m.target}`);
+  const d = project(files, ["/p/compose.yaml"], { env: { HOME: "/home/u" } });
+  assert.deepEqual(mounts(d, "a"), [
+    "bind /p/data:/data",
+    "bind /home/u/.cache:/cache",
+    "bind /p/conf:/conf",
+    "volume named:/named",
+  ]);
+  assert.deepEqual(mounts(d, "b"), ["bind /p/shared:/s", "bind /p/sub/own:/o"]);
+  // without HOME compose cannot expand `~` and leaves it
+  assert.equal(mounts(project(files), "a")[1], "bind ~/.cache:/cache");
+});
+
+test("relative includes resolve from the project directory, not the including file's", () => {
+  const files = {
+    "/src/compose.yaml": "include: [base.yaml]\nservices:\n  a: {image: x}\n",
+    "/src/base.yaml": "services:\n  wrong: {image: x}\n",
+    "/proj/base.yaml": "services:\n  right: {image: x}\n",
+  };
+  const d = project(files, ["/src/compose.yaml"], { projectDirectory: "/proj" });
+  assert.deepEqual(d.services.map((s) => s.name).sort(), ["a", "right"]);
 });

@@ -38,8 +38,14 @@ export function normaliseProjectName(name: string): string {
 export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOptions, "readFile"> = {}): Deployment {
   if (files.length === 0) throw new Error("loadCompose needs at least one file");
   const diagnostics: Diagnostic[] = [];
-  const ctx: LoadContext = { read, diagnostics, warnedVars: new Set(), files: [] };
   const env = opts.env ?? {};
+  const ctx: LoadContext = {
+    read,
+    diagnostics,
+    warnedVars: new Set(),
+    files: [],
+    ...(env.HOME ? { home: env.HOME } : {}),
+  };
   const projectDir = opts.projectDirectory ?? dirname(files[0]!);
   const dotenvPath = join(projectDir, ".env");
   const envLookup: Lookup = (n) => env[n];

@@ -189,10 +189,11 @@ function envVars(svc: PMap, ctx: BuildContext, name: string): EnvVar[] {
         continue;
       }
       for (const e of parseDotenv(text, path, ctx.lookup)) {
-        const ev: EnvVar = { name: e.name, pos: e.pos, from: "env_file" };
-        if (e.value !== undefined) ev.value = e.value;
+        // a bare name takes the project environment's value; compose drops it when there is none
+        const value = e.value ?? ctx.lookup(e.name);
+        if (value === undefined) continue;
         byName.delete(e.name);
-        byName.set(e.name, ev);
+        byName.set(e.name, { name: e.name, value, pos: e.pos, from: "env_file" });
       }
     }
   }
@@ -200,7 +201,10 @@ function envVars(svc: PMap, ctx: BuildContext, name: string): EnvVar[] {
   if (env?.kind === "map") {
     for (const [k, e] of env.entries) {
       const ev: EnvVar = { name: k, pos: e.keyPos, from: "inline" };
-      if (e.value.kind === "scalar" && e.value.value !== null) ev.value = String(e.value.value);
+      // a bare name is resolved from the project environment (shell, then .env), as compose
+      // does when it creates the container; unset, it stays without a value
+      const value = e.value.kind === "scalar" && e.value.value !== null ? String(e.value.value) : ctx.lookup(k);
+      if (value !== undefined) ev.value = value;
       byName.delete(k);
       byName.set(k, ev);
     }

@@ -49,13 +49,16 @@ const CREDENTIALS = [
   "~/.netrc",
   "~/.npmrc",
   "~/.pypirc",
-  "/root",
   "/etc/kubernetes",
 ];
-const CRED_TAIL = /\/(\.ssh|\.aws|\.kube|\.docker|\.gnupg|\.azure|\.git-credentials|\.netrc|\.npmrc|\.pypirc)(\/|$)/;
+const CRED_TAIL =
+  /\/(\.ssh|\.aws|\.kube|\.docker|\.gnupg|\.azure|\.config\/gcloud|\.git-credentials|\.netrc|\.npmrc|\.pypirc)(\/|$)/;
 
+// root's whole home is credentials, but not everything under it: the reader expands `~` with
+// HOME, so a scan run as root sees `~/.openhands` as /root/.openhands; what under /root is a
+// credential is found by name (CRED_TAIL), as under any other home.
 function isCredentials(p: string): boolean {
-  return CREDENTIALS.some((c) => under(p, c)) || CRED_TAIL.test(p);
+  return p === "/root" || CREDENTIALS.some((c) => under(p, c)) || CRED_TAIL.test(p);
 }
 
 function isHome(p: string): boolean {

@@ -602,3 +602,14 @@ test("a hardened compose service triggers no rule at all", () => {
   const d = deployment([app()]);
   assert.deepEqual(evaluate({ deployment: d, reach: simpleReach(d) }), []);
 });
+
+test("as root, ~ expands under /root: app data there is not a credential, root's home and its keys are", () => {
+  const ids = (source: string) =>
+    evaluate({ deployment: one(app({}, { mounts: [bind(source, "/x", false)] })), reach: simpleReach(one(app())) })
+      .map((f) => f.ruleId)
+      .filter((id) => id === "CRL-M004");
+  assert.deepEqual(ids("/root/.openhands"), []);
+  assert.deepEqual(ids("/root"), ["CRL-M004"]);
+  assert.deepEqual(ids("/root/.ssh"), ["CRL-M004"]);
+  assert.deepEqual(ids("/home/me/.config/gcloud"), ["CRL-M004"]);
+});
