@@ -72,7 +72,7 @@ Exit codes: 0 loaded (--once) or stopped by SIGINT/SIGTERM, 1 nft refused the ru
     printDiagnostics(deployment.diagnostics, ctx);
     if (deployment.platform !== "compose")
       throw new UsageError("corral enforce follows a Docker host", "for Kubernetes use compile --target kubernetes");
-    const project = deployment.project ?? values.project;
+    const project = values.project ?? deployment.project;
     if (!project) throw new UsageError("no compose project name", "pass --project NAME");
     const ruleset = liveRuleset(loaded.policy, deployment, { comment: `policy sha256 ${loaded.hash}`, logGroup });
     let socket: string;

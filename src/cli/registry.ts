@@ -35,6 +35,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./compile.ts")).command,
   },
   {
+    name: "up",
+    summary: "compile, start the stack contained, load the host rules, verify it live",
+    load: async () => (await import("./up.ts")).command,
+  },
+  {
     name: "enforce",
     summary: "keep the host rules in step with the running containers",
     load: async () => (await import("./enforce.ts")).command,

@@ -222,7 +222,8 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
     members.set(key, [...(members.get(key) ?? []), s.name]);
   }
   for (const [key, list] of members) {
-    if (isolateOf(key) === "shared" && list.length > 1)
+    // One member is enough: its replicas share the zone too.
+    if (isolateOf(key) === "shared")
       groups.push({ flowIndex: -1, network: key, sources: list, targets: list, ports: ALL_PORTS });
   }
 

@@ -9,7 +9,13 @@ export interface ContainerSummary {
   Id: string;
   Labels: Record<string, string>;
   State?: string;
-  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string; NetworkID?: string }> };
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string; NetworkID?: string; Gateway?: string }> };
+}
+
+/** What `GET /containers/{id}/json` says that the list does not: the process to enter. */
+export interface ContainerDetail {
+  Id: string;
+  State?: { Pid?: number; Running?: boolean };
 }
 
 /** One line of `GET /events`. */
@@ -80,6 +86,10 @@ export class DockerClient {
   containers(project: string): Promise<ContainerSummary[]> {
     const filters = JSON.stringify({ label: [`com.docker.compose.project=${project}`] });
     return this.json(`/containers/json?filters=${encodeURIComponent(filters)}`);
+  }
+
+  inspect(id: string): Promise<ContainerDetail> {
+    return this.json(`/containers/${encodeURIComponent(id)}/json`);
   }
 
   /**

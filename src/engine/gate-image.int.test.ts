@@ -11,7 +11,7 @@ import { runCli } from "../testing/cli.ts";
 import { type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
 
-const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar"] });
+const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar", "nft", "ip", "nsenter"] });
 let engine: Engine | undefined;
 const dir = mkdtempSync(join(tmpdir(), "corral-gate-image-"));
 
@@ -28,21 +28,34 @@ after(async () => {
 });
 
 const COMPOSE = `services:
+  web:
+    image: acme/agent:1
+    command: ["nc", "-ll", "-p", "8080", "-e", "cat"]
+    ports: ["8080:8080"]
   agent:
     image: acme/agent:1
     command: ["sleep", "3600"]
   db:
     image: acme/db:1
     command: ["nc", "-ll", "-p", "5432", "-e", "cat"]
+    ports: ["5432:5432"]
 `;
 const POLICY = `version: 1
 zones:
+  web: { services: [web] }
   agents: { services: [agent] }
   data: { services: [db] }
 flows:
+  - { from: web, to: agents, ports: [8000/tcp] }
   - { from: agents, to: data, ports: [5432/tcp] }
+  - { from: agent, to: host, ports: [11434/tcp] }
+publish:
+  - { service: web, port: 8080/tcp, host: 0.0.0.0:18080 }
 egress:
   - { from: agents, allow: [allowed.test:80] }
+# Nothing answers DNS in the sealed namespace: fail fast, so an allowed name gets its answer
+# (502, not a refusal) in time.
+dns: { upstreams: ["10.203.9.9:53"], timeout: 300ms, retries: 0 }
 gate:
   state_dir: ./.corral/gate
 audit:
@@ -145,3 +158,121 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
     assert.match(refused, /^HTTP\/1\.1 403/, `replica ${index}: a denied name is still refused`);
   }
 });
+
+const verifyArgs = (format: string) => [
+  "verify",
+  "--live",
+  "--policy",
+  "corral.yaml",
+  "-f",
+  "app/docker-compose.yml",
+  "--project",
+  "gimg",
+  "--netns",
+  engine!.netns,
+  "--format",
+  format,
+];
+
+test("verify --live: every cell as the policy says with the host rules, red without them", { skip }, async () => {
+  const e = engine!;
+  const env = { DOCKER_HOST: e.host };
+  const enforced = await runCli(
+    [
+      "enforce",
+      "--policy",
+      "corral.yaml",
+      "-f",
+      "app/docker-compose.yml",
+      "--project",
+      "gimg",
+      "--netns",
+      e.netns,
+      "--once",
+    ],
+    { cwd: dir, env },
+  );
+  assert.equal(enforced.code, 0, enforced.err);
+
+  const green = await runCli(verifyArgs("json"), { cwd: dir, env });
+  const result = JSON.parse(green.out) as {
+    hostRules: string;
+    replicas: number;
+    cells: Array<{
+      kind: string;
+      from: string;
+      to: string;
+      port: number;
+      protocol: string;
+      expected: boolean;
+      observed: boolean;
+    }>;
+  };
+  const wrong = result.cells.filter((c) => c.observed !== c.expected);
+  assert.deepEqual(wrong, [], "every cell as the policy says");
+  assert.equal(green.code, 0, green.err);
+  assert.equal(result.hostRules, "loaded");
+  const find = (from: RegExp, to: RegExp, port: number) =>
+    result.cells.filter((c) => from.test(c.from) && to.test(c.to) && c.port === port && c.protocol === "tcp");
+  // Per replica (agent#1, agent#2), the declared flow and the ways out.
+  assert.equal(find(/^agent#\d$/, /^db$/, 5432).length, 2);
+  assert.ok(
+    find(/^agent#\d$/, /^db$/, 5432).every((c) => c.observed),
+    "declared flow open for each replica",
+  );
+  assert.ok(
+    find(/^agent#\d$/, /^\(host\)$/, 11434).every((c) => c.observed),
+    "the flow to the host",
+  );
+  assert.ok(
+    find(/^db$/, /^\(host\)$/, 11434).every((c) => !c.observed),
+    "no other service reaches the host",
+  );
+  assert.ok(
+    find(/^agent#\d$/, /allowed\.test:80 via gate/, 3128).every((c) => c.observed),
+    "an allowed name through the gate",
+  );
+  assert.ok(
+    find(/^agent#\d$/, /denied\.invalid.* via gate/, 3128).every((c) => !c.observed),
+    "a denied one refused",
+  );
+  assert.ok(
+    find(/^agent#\d$/, /direct/, 443).every((c) => !c.observed),
+    "no direct way out",
+  );
+  assert.ok(
+    find(/^corral-gate$/, /direct/, 443).every((c) => c.observed),
+    "the gate's own way out",
+  );
+  assert.ok(
+    find(/^\(outside\)$/, /^web$/, 8080).every((c) => c.observed),
+    "published beyond loopback",
+  );
+  assert.ok(
+    find(/^\(outside\)$/, /^db$/, 5432).every((c) => !c.observed),
+    "the shipped db port is not published",
+  );
+
+  // TAP and JUnit say the same.
+  const tap = await runCli(verifyArgs("tap"), { cwd: dir, env });
+  assert.equal(tap.code, 0);
+  assert.match(tap.out, /^TAP version 13\n1\.\.\d+/);
+  assert.doesNotMatch(tap.out, /^not ok/m);
+  const junit = await runCli(verifyArgs("junit"), { cwd: dir, env });
+  assert.match(junit.out, /<testsuites name="corral verify" tests="\d+" failures="0">/);
+
+  // Without the host rules the same stack is red, and the report says why.
+  await runNft(e.netns, ["delete", "table", "inet", "corral"]);
+  const red = await runCli(verifyArgs("text"), { cwd: dir, env });
+  assert.equal(red.code, 1, "exit 1 without the host rules");
+  assert.match(red.out, /table inet corral is NOT loaded/);
+  assert.match(red.out, /\d+ mismatches/);
+  assert.match(red.out, /agent#\d\s+db\s+\d+\/tcp\s+deny\s+open\s+MISMATCH/, "undeclared ports of db are open");
+});
+
+async function runNft(netns: string, args: string[]): Promise<void> {
+  const { execFile } = await import("node:child_process");
+  await new Promise<void>((resolve, reject) =>
+    execFile("ip", ["netns", "exec", netns, "nft", ...args], (err) => (err ? reject(err) : resolve())),
+  );
+}

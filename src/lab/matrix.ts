@@ -25,14 +25,15 @@ const OUTSIDE_PORTS = [
   { port: 53, protocol: "udp" as const },
 ];
 
-interface Allow {
+export interface Allow {
   from: string;
   to: string;
   ports: PortRange[];
   rule: string;
 }
 
-function allows(policy: Policy, d: Deployment, gate: GatePlan | undefined): Allow[] {
+/** What the policy (and the compiled gate) allows, between service names, the host and outside. */
+export function allows(policy: Policy, d: Deployment, gate: GatePlan | undefined): Allow[] {
   const services = d.services.map((s) => ({ name: s.name, labels: s.labels }));
   const out: Allow[] = resolveFlows(policy, services).map((f) => ({
     from: f.from,
@@ -60,28 +61,33 @@ function allows(policy: Policy, d: Deployment, gate: GatePlan | undefined): Allo
   return out;
 }
 
-/** Every cell to probe, with its expectation. `gate` is set for the compiled topology. */
-export function buildCells(policy: Policy, d: Deployment, topology: LabTopology, gate: GatePlan | undefined): Cell[] {
-  const rules = allows(policy, d, gate);
+export function ruleFor(rules: Allow[], from: string, to: string, port: number, protocol: string): Allow | undefined {
+  return rules.find(
+    (a) =>
+      a.from === from && a.to === to && a.ports.some((p) => p.protocol === protocol && p.from <= port && port <= p.to),
+  );
+}
+
+/** The ports worth probing: every port a rule names (not whole ranges), every port a service listens on, the gate's. */
+export function probePorts(rules: Allow[], d: Deployment, gate: GatePlan | undefined): number[] {
   const ports = new Set<number>();
   for (const r of rules) for (const p of r.ports) if (!(p.from === 1 && p.to === 65535)) ports.add(p.from);
   for (const s of d.services) for (const c of s.containers) for (const l of c.listens) ports.add(l.from);
   if (gate) for (const p of [gate.proxyPort, gate.dnsPort]) ports.add(p);
-  const portList = [...ports]
-    .sort((a, b) => a - b)
-    .flatMap((port) => [
-      { port, protocol: "tcp" as const },
-      { port, protocol: "udp" as const },
-    ]);
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** Every cell to probe, with its expectation. `gate` is set for the compiled topology. */
+export function buildCells(policy: Policy, d: Deployment, topology: LabTopology, gate: GatePlan | undefined): Cell[] {
+  const rules = allows(policy, d, gate);
+  const portList = probePorts(rules, d, gate).flatMap((port) => [
+    { port, protocol: "tcp" as const },
+    { port, protocol: "udp" as const },
+  ]);
   const names = topology.nodes.map((n) => n.name);
   const cells: Cell[] = [];
   const expect = (from: string, to: string, port: number, protocol: "tcp" | "udp") => {
-    const r = rules.find(
-      (a) =>
-        a.from === from &&
-        a.to === to &&
-        a.ports.some((p) => p.protocol === protocol && p.from <= port && port <= p.to),
-    );
+    const r = ruleFor(rules, from, to, port, protocol);
     cells.push({ from, to, port, protocol, expected: Boolean(r), ...(r ? { rule: r.rule } : {}) });
   };
   for (const from of names) {
@@ -169,7 +175,7 @@ export function summarize(cells: Cell[]): MatrixSummary {
 }
 
 /** Text: the cells that are open on either side, with a mark per cell; then the totals. */
-export function renderMatrix(cells: Cell[], opts: { color: boolean; title: string }): string {
+export function renderMatrix(cells: Cell[], opts: { color: boolean; title: string; live?: boolean }): string {
   const paint = (code: string, s: string) => (opts.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const shown = cells.filter((c) => c.expected || c.observed);
   const port = (c: Cell) => `${c.port}/${c.protocol}${c.via ? ` via host :${c.via.port}` : ""}`;
@@ -191,7 +197,10 @@ export function renderMatrix(cells: Cell[], opts: { color: boolean; title: strin
     );
   }
   const closed = cells.length - shown.length;
-  if (closed > 0) lines.push(`  … and ${closed} more cells denied by the policy and blocked in the lab`);
+  if (closed > 0)
+    lines.push(
+      `  … and ${closed} more cells denied by the policy and blocked ${opts.live ? "on the running stack" : "in the lab"}`,
+    );
   const s = summarize(cells);
   lines.push(
     "",
