@@ -57,10 +57,14 @@ test("Using it on your stack: the proof runs without --before, after the host ru
   assert.ok(verify, "the steps end in corral verify");
   // --before probes the uncontained stack: it exits 1 by design, so it cannot be the proof.
   assert.ok(!verify.includes("--before"), "the verify step is the proof, not the before picture");
-  const loads = steps.findIndex((c) => c[0] === "enforce" || (c[0] === "compile" && c.includes("--apply")));
-  assert.ok(loads >= 0, "a step loads the host rules (corral enforce or compile --apply)");
+  // `corral up` loads them (through corral enforce); the proof comes after it.
+  const loads = steps.findIndex(
+    (c) => c[0] === "up" || c[0] === "enforce" || (c[0] === "compile" && c.includes("--apply")),
+  );
+  assert.ok(loads >= 0, "a step loads the host rules (corral up, corral enforce or compile --apply)");
+  assert.ok(steps.indexOf(verify) > loads, "verify comes after the rules are loaded");
+  assert.ok(verify.includes("--live"), "the proof is on the running stack");
   assert.match(text, /corral enforce/);
-  assert.match(text, /--apply/);
   assert.match(text, /--before/, "the before/after comparison is still explained");
 });
 
