@@ -13,8 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { applyRuleset, listCorralTable } from "../../src/compile/nft-apply.ts";
-import { runCli } from "../../src/testing/cli.ts";
-import { type Engine, importNodeImage, startEngine } from "../../src/testing/engine.ts";
+import { compileOverlay, type Engine, importNodeImage, startEngine } from "../../src/testing/engine.ts";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "8" } } });
 const STEPS = Number(values.steps);
@@ -79,11 +78,7 @@ try {
   mkdirSync(join(dir, "app"));
   writeFileSync(join(dir, "app/docker-compose.yml"), COMPOSE);
   writeFileSync(join(dir, "corral.yaml"), POLICY);
-  const compiled = await runCli(
-    ["compile", "--policy", "corral.yaml", "-f", "app/docker-compose.yml", "-o", "out", "--target", "compose"],
-    { cwd: dir },
-  );
-  if (compiled.code !== 0) throw new Error(compiled.err);
+  await compileOverlay(dir);
   const compose = (args: string[]) =>
     e.docker([
       "compose",

@@ -18,7 +18,7 @@ import { liveReplicas } from "../../src/engine/verify-live.ts";
 import { readDeployment } from "../../src/model/load.ts";
 import { loadPolicy } from "../../src/policy/index.ts";
 import { runCli } from "../../src/testing/cli.ts";
-import { type Engine, importNodeImage, startEngine } from "../../src/testing/engine.ts";
+import { compileOverlay, type Engine, importNodeImage, startEngine } from "../../src/testing/engine.ts";
 
 const { values } = parseArgs({ options: { sample: { type: "string", default: "120" } } });
 const SAMPLE = Number(values.sample);
@@ -66,7 +66,7 @@ try {
     if (r.code !== 0) throw new Error(`corral ${argv.join(" ")}: ${r.err}${r.out}`);
     return r;
   };
-  await cli(["compile", "--policy", "corral.yaml", "-f", "docker-compose.yml", "-o", "out", "--target", "compose"]);
+  await compileOverlay(dir, "docker-compose.yml");
   await e.docker([
     "compose",
     "-f",

@@ -2,11 +2,10 @@ import { resolve } from "node:path";
 import { DockerClient, socketPath } from "../engine/docker-api.ts";
 import { type EnforceReport, Enforcer } from "../engine/enforce.ts";
 import { liveRuleset } from "../engine/live-ruleset.ts";
-import { readDeployment } from "../model/load.ts";
 import { loadPolicy } from "../policy/index.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
-import { printDiagnostics } from "./diagnostics.ts";
+import { composeProject } from "./compose-project.ts";
 
 export function describeReport(r: EnforceReport, project: string): string {
   const what =
@@ -64,16 +63,10 @@ Exit codes: 0 loaded (--once) or stopped by SIGINT/SIGTERM, 1 nft refused the ru
     if (!Number.isInteger(logGroup) || logGroup < 0 || logGroup > 65535)
       throw new UsageError(`--log-group ${values["log-group"]} is not an NFLOG group`, "use a number from 0 to 65535");
     const loaded = await loadPolicy(resolve(ctx.cwd, values.policy));
-    const deployment = readDeployment(files, {
-      env: ctx.env,
-      ...(values.profile ? { profiles: values.profile } : {}),
-      ...(values.project ? { projectName: values.project } : {}),
+    const { deployment, project } = composeProject(files, values, ctx, {
+      message: "corral enforce follows a Docker host",
+      hint: "for Kubernetes use compile --target kubernetes",
     });
-    printDiagnostics(deployment.diagnostics, ctx);
-    if (deployment.platform !== "compose")
-      throw new UsageError("corral enforce follows a Docker host", "for Kubernetes use compile --target kubernetes");
-    const project = values.project ?? deployment.project;
-    if (!project) throw new UsageError("no compose project name", "pass --project NAME");
     const ruleset = liveRuleset(loaded.policy, deployment, { comment: `policy sha256 ${loaded.hash}`, logGroup });
     let socket: string;
     try {

@@ -9,6 +9,7 @@ import { readDeployment } from "../model/load.ts";
 import { loadPolicy } from "../policy/index.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext as Context, EXIT, UsageError } from "./command.ts";
+import { composeProject } from "./compose-project.ts";
 import { printDiagnostics } from "./diagnostics.ts";
 
 export const command: Command = {
@@ -120,16 +121,10 @@ async function live(
   if (process.getuid?.() !== 0)
     throw new UsageError("verify --live enters the containers' network namespaces", "run it as root");
   const { policy } = await loadPolicy(resolve(ctx.cwd, values.policy));
-  const deployment = readDeployment(files, {
-    env: ctx.env,
-    ...(values.profile ? { profiles: values.profile } : {}),
-    ...(values.project ? { projectName: values.project } : {}),
+  const { deployment, project } = composeProject(files, values, ctx, {
+    message: "verify --live probes a compose project",
+    hint: "verify Kubernetes policies in a test cluster",
   });
-  printDiagnostics(deployment.diagnostics, ctx);
-  if (deployment.platform !== "compose")
-    throw new UsageError("verify --live probes a compose project", "verify Kubernetes policies in a test cluster");
-  const project = values.project ?? deployment.project;
-  if (!project) throw new UsageError("no compose project name", "pass --project NAME");
   let client: DockerClient;
   try {
     client = new DockerClient(socketPath(ctx.env.DOCKER_HOST));

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { runCli, startCli } from "../testing/cli.ts";
-import { type Engine, importNodeImage, installedEngines, startEngine } from "../testing/engine.ts";
+import { startCli } from "../testing/cli.ts";
+import { compileOverlay, type Engine, importNodeImage, installedEngines, startEngine } from "../testing/engine.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
 
 const run = promisify(execFile);
@@ -159,11 +159,7 @@ for (const spec of engines)
       mkdirSync(join(dir, "app"));
       writeFileSync(join(dir, "app/docker-compose.yml"), COMPOSE);
       writeFileSync(join(dir, "corral.yaml"), POLICY);
-      const compiled = await runCli(
-        ["compile", "--policy", "corral.yaml", "-f", "app/docker-compose.yml", "-o", "out", "--target", "compose"],
-        { cwd: dir },
-      );
-      assert.equal(compiled.code, 0, compiled.err);
+      await compileOverlay(dir);
     });
 
     after(async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { runCli } from "../testing/cli.ts";
-import { type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
+import { compileOverlay, type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
 
 const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar", "nft", "ip", "nsenter"] });
@@ -71,11 +71,7 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
   mkdirSync(join(dir, "app"));
   writeFileSync(join(dir, "app/docker-compose.yml"), COMPOSE);
   writeFileSync(join(dir, "corral.yaml"), POLICY);
-  const compiled = await runCli(
-    ["compile", "--policy", "corral.yaml", "-f", "app/docker-compose.yml", "-o", "out", "--target", "compose"],
-    { cwd: dir },
-  );
-  assert.equal(compiled.code, 0, compiled.err);
+  await compileOverlay(dir);
 
   // Compose builds the gate from Corral's own Dockerfile, the base image given as users give it.
   const compose = (args: string[], timeoutMs?: number) =>

@@ -130,23 +130,8 @@ export function liveCells(input: LiveInputs): { cells: LiveCell[]; probes: LiveP
         gateways.map((g) => ({ at, host: g, port, protocol: "tcp", reach: true })),
       );
     }
-    if (src.service === GATE) {
-      // The gate's own way out is its job; probed so a missing egress rule shows.
-      if (input.outside)
-        cell(
-          {
-            kind: "egress",
-            from: src.name,
-            to: `${OUTSIDE} direct`,
-            port: input.outside.target.port,
-            protocol: "tcp",
-            expected: true,
-            rule: "gate egress",
-          },
-          [{ at, ...input.outside.target, protocol: "tcp" }],
-        );
-      continue;
-    }
+    // A direct way out: only the gate has one (its job; probed so a missing egress rule shows).
+    const isGate = src.service === GATE;
     if (input.outside)
       cell(
         {
@@ -155,10 +140,12 @@ export function liveCells(input: LiveInputs): { cells: LiveCell[]; probes: LiveP
           to: `${OUTSIDE} direct`,
           port: input.outside.target.port,
           protocol: "tcp",
-          expected: false,
+          expected: isGate,
+          ...(isGate ? { rule: "gate egress" } : {}),
         },
-        [{ at, ...input.outside.target, protocol: "tcp", reach: true }],
+        [{ at, ...input.outside.target, protocol: "tcp", reach: !isGate }],
       );
+    if (isGate) continue;
     cell({ kind: "egress", from: src.name, to: "metadata", port: METADATA.port, protocol: "tcp", expected: false }, [
       { at, ...METADATA, protocol: "tcp", reach: true },
     ]);

@@ -187,3 +187,13 @@ function busybox(): string {
   if (!found) throw new Error("busybox is not installed (apt-get install busybox-static)");
   return found;
 }
+
+/** `corral compile --target compose` as the engine tests and benches run it: the overlay in dir/out. */
+export async function compileOverlay(dir: string, composeFile = "app/docker-compose.yml"): Promise<void> {
+  const { runCli } = await import("./cli.ts");
+  const r = await runCli(
+    ["compile", "--policy", "corral.yaml", "-f", composeFile, "-o", "out", "--target", "compose"],
+    { cwd: dir },
+  );
+  if (r.code !== 0) throw new Error(`corral compile: ${r.err}`);
+}
