@@ -68,6 +68,12 @@ policy. Never overwrites an existing file without --force.`,
     );
     if (inferred.incomplete.length > 0)
       ctx.stdout.write(`${inferred.incomplete.length} flows need a port: see the commented entries\n`);
+    if (inferred.egress.length > 0)
+      ctx.warn(
+        `warning: egress is empty, so ${inferred.egress.map((n) => n.service).join(", ")} will lose their calls out (${[
+          ...new Set(inferred.egress.flatMap((n) => n.evidence.map((e) => e.text.replace(/ \(.*$/, "")))),
+        ].join(", ")}): review the proposed destinations under egress: in ${values.output}`,
+      );
     return EXIT.ok;
   },
 };

@@ -55,6 +55,30 @@ function gateImageKeys(options: OverlayOptions): Record<string, unknown> {
   };
 }
 
+/**
+ * Proxy settings some apps read instead of (or before) HTTP(S)_PROXY: filled with the gate too when
+ * the service declares them, since an empty one next to ours would win or confuse. LibreChat reads
+ * PROXY; Flowise and other Node apps using global-agent read GLOBAL_AGENT_*; curl and many SDKs
+ * read ALL_PROXY.
+ */
+const APP_PROXY_VARIABLES: Record<string, "proxy" | "noProxy"> = {
+  PROXY: "proxy",
+  ALL_PROXY: "proxy",
+  all_proxy: "proxy",
+  GLOBAL_AGENT_HTTP_PROXY: "proxy",
+  GLOBAL_AGENT_HTTPS_PROXY: "proxy",
+  GLOBAL_AGENT_NO_PROXY: "noProxy",
+};
+
+function appProxyVariables(svc: Service, proxy: string, noProxy: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of svc.containers.flatMap((c) => c.env)) {
+    const kind = APP_PROXY_VARIABLES[e.name];
+    if (kind) out[e.name] = kind === "proxy" ? proxy : noProxy;
+  }
+  return out;
+}
+
 /** Defaults for services that set none: generous enough for a database, bounded for a fork bomb. */
 const PIDS_LIMIT = 512;
 const MEM_LIMIT = "2g";
@@ -156,6 +180,7 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
           NO_PROXY: noProxy,
           no_proxy: noProxy,
           NODE_USE_ENV_PROXY: "1",
+          ...appProxyVariables(svc, proxy, noProxy),
         };
         // Without the gate a client has no DNS and no way out: start it only once the gate is ready.
         s.depends_on = { [GATE]: { condition: "service_healthy" } };

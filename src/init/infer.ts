@@ -4,6 +4,7 @@
 
 import { explainTier, type Tier, type TierExplained } from "../model/tiers.ts";
 import type { PortRange, Service, SourcePos } from "../model/types.ts";
+import { type EgressNeed, egressNeeds } from "./egress.ts";
 
 export interface Evidence {
   text: string;
@@ -23,7 +24,17 @@ export interface InferredPolicy {
   flows: InferredFlow[];
   /** Destinations that could not be given a port: the user must complete them. */
   incomplete: InferredFlow[];
-  publish: Array<{ service: string; port: string; host: string; was: string; pos: SourcePos }>;
+  publish: Array<{
+    service: string;
+    port: string;
+    host: string;
+    was: string;
+    pos: SourcePos;
+    /** A published reverse proxy that already forwards to this service: publishing it too is not needed. */
+    behind?: string;
+  }>;
+  /** Services whose environment shows calls out: refused under the empty default egress. */
+  egress: EgressNeed[];
 }
 
 const WELL_KNOWN_PORTS: Array<[string, number[]]> = [
@@ -90,16 +101,53 @@ function imageRepository(image: string): string {
     .toLowerCase();
 }
 
+const REVERSE_PROXY = /(^|\/)(nginx|openresty|traefik|caddy|haproxy|envoy)(-|$)/;
+
 function tcp(port: number): PortRange {
   return { from: port, to: port, protocol: "tcp" };
 }
 
-/** Ports a service is known to listen on: its own declarations first, then its image's defaults. */
+// `X_PORT` names the service's own port only for these X (or the service's own name): elsewhere it
+// is usually a port of another service the app connects to (POSTGRES_PORT beside POSTGRES_HOST).
+const OWN_PORT_PREFIXES = new Set(["HTTP", "HTTPS", "SERVER", "APP", "LISTEN", "WEB", "BIND", "SERVICE"]);
+
+const asPort = (text: string | undefined) => {
+  const n = text && /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : undefined;
+  return n !== undefined && n >= 1 && n <= 65535 ? n : undefined;
+};
+
+/** The ports a service's own settings say it listens on: PORT, HTTP_PORT-like variables, --port. */
+export function settingPorts(service: Service): PortRange[] {
+  const self = service.name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+  const out: number[] = [];
+  for (const c of service.containers) {
+    for (const e of c.env) {
+      const m = /^(?:(.*)_)?PORT$/.exec(e.name);
+      if (!m || (m[1] !== undefined && !OWN_PORT_PREFIXES.has(m[1]) && m[1] !== self)) continue;
+      const port = asPort(e.value);
+      if (port) out.push(port);
+    }
+    const argv = c.command ?? [];
+    argv.forEach((arg, i) => {
+      const port =
+        arg === "--port" ? asPort(argv[i + 1]) : arg.startsWith("--port=") ? asPort(arg.slice(7)) : undefined;
+      if (port) out.push(port);
+    });
+  }
+  return dedupePorts(out.map(tcp));
+}
+
+/**
+ * Ports a service is known to listen on: its own declarations first, then what its settings say
+ * (PORT=3000), then its image's defaults.
+ */
 export function knownPorts(service: Service): PortRange[] {
   const declared = service.containers.flatMap((c) =>
     c.listens.map(({ from, to, protocol }) => ({ from, to, protocol })),
   );
   if (declared.length > 0) return dedupePorts(declared);
+  const set = settingPorts(service);
+  if (set.length > 0) return set;
   const image = service.containers[0]?.image;
   if (!image) return [];
   const base = imageRepository(image).split("/").pop()!;
@@ -224,11 +272,23 @@ export function inferPolicy(services: Service[], project?: string): InferredPoli
       }
     }
   }
+  // A service a published reverse proxy forwards to needs no port of its own on the host.
+  const proxies = new Set(
+    services
+      .filter((s) => s.ports.length > 0 && REVERSE_PROXY.test(imageRepository(s.containers[0]?.image ?? "")))
+      .map((s) => s.name),
+  );
+  for (const p of publish) {
+    if (proxies.has(p.service)) continue;
+    const via = all.find((f) => f.to === p.service && proxies.has(f.from));
+    if (via) p.behind = via.from;
+  }
   return {
     project,
     zones,
     flows: all.filter((f) => f.ports.length > 0),
     incomplete: all.filter((f) => f.ports.length === 0),
     publish,
+    egress: egressNeeds(services),
   };
 }

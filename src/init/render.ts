@@ -75,15 +75,28 @@ export function renderPolicy(inferred: InferredPolicy, sources: string[], opts: 
   else out.push("publish:");
   for (const p of inferred.publish) {
     out.push(`  - { service: ${scalar(p.service)}, port: ${p.port}, host: ${scalar(p.host)} }   # was: ${p.was}`);
+    if (p.behind)
+      out.push(
+        `    # ${p.service} is reached through ${p.behind}, which is published: drop this entry to keep ${p.service} off the host.`,
+      );
   }
 
   out.push(
     "",
     "# Default deny: agents reach nothing outside. List destinations (api.openai.com:443, *.googleapis.com:443),",
     "# or set 'mode: learn' on a rule and run 'corral policy suggest' after a representative run.",
-    "egress: []",
-    "",
   );
+  if (inferred.egress.length > 0) {
+    out.push(
+      "# These services call out (from their environment): with 'egress: []' those calls are refused.",
+      "# Uncomment what they should reach (each rule is a list under egress:), or give a rule 'mode: learn'.",
+    );
+    for (const n of inferred.egress)
+      out.push(
+        `# - { from: ${scalar(n.service)}, allow: [${n.destinations.join(", ")}] }   # ${n.evidence.map((e) => e.text).join(", ")}`,
+      );
+  }
+  out.push("egress: []", "");
   return out.join("\n");
 }
 
