@@ -1,8 +1,9 @@
 // The probe matrix: every (source, destination, port, protocol) the policy or the deployment
 // mentions, what the policy expects, and (after probing) what the lab observed. Pure.
-import { GATE, type GatePlan } from "../compile/plan.ts";
+import { allowedFlows } from "../compile/allowed.ts";
+import type { GatePlan } from "../compile/plan.ts";
 import type { Deployment } from "../model/types.ts";
-import { type Policy, type PortRange, parsePortSpec, resolveFlows, resolveHostFlows } from "../policy/index.ts";
+import { type Policy, parsePortSpec } from "../policy/index.ts";
 import type { ProbeSpec } from "./lab.ts";
 import { HOST, isLoopback, type LabTopology, OUTSIDE, OUTSIDE_LINK } from "./topology.ts";
 
@@ -25,44 +26,9 @@ const OUTSIDE_PORTS = [
   { port: 53, protocol: "udp" as const },
 ];
 
-interface Allow {
-  from: string;
-  to: string;
-  ports: PortRange[];
-  rule: string;
-}
-
-function allows(policy: Policy, d: Deployment, gate: GatePlan | undefined): Allow[] {
-  const services = d.services.map((s) => ({ name: s.name, labels: s.labels }));
-  const out: Allow[] = resolveFlows(policy, services).map((f) => ({
-    from: f.from,
-    to: f.to,
-    ports: f.ports,
-    rule: f.flowIndex >= 0 ? `flows[${f.flowIndex}]` : "shared zone",
-  }));
-  for (const h of resolveHostFlows(policy, services))
-    out.push({ from: h.from, to: HOST, ports: h.ports, rule: `flows[${h.flowIndex}]` });
-  if (gate) {
-    const ports: PortRange[] = [{ from: gate.proxyPort, to: gate.proxyPort, protocol: "tcp" }];
-    for (const p of new Set([gate.dnsPort, 53]))
-      ports.push({ from: p, to: p, protocol: "udp" }, { from: p, to: p, protocol: "tcp" });
-    for (const c of gate.clients) out.push({ from: c, to: GATE, ports, rule: "gate" });
-    out.push({
-      from: GATE,
-      to: OUTSIDE,
-      ports: [
-        { from: 1, to: 65535, protocol: "tcp" },
-        { from: 1, to: 65535, protocol: "udp" },
-      ],
-      rule: "gate egress",
-    });
-  }
-  return out;
-}
-
 /** Every cell to probe, with its expectation. `gate` is set for the compiled topology. */
 export function buildCells(policy: Policy, d: Deployment, topology: LabTopology, gate: GatePlan | undefined): Cell[] {
-  const rules = allows(policy, d, gate);
+  const rules = allowedFlows(policy, d, gate);
   const ports = new Set<number>();
   for (const r of rules) for (const p of r.ports) if (!(p.from === 1 && p.to === 65535)) ports.add(p.from);
   for (const s of d.services) for (const c of s.containers) for (const l of c.listens) ports.add(l.from);
