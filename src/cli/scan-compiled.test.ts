@@ -65,22 +65,33 @@ test("scan --compiled of SuperAGI agrees with verify's expected matrix", async (
   const j = JSON.parse(r.out) as Json;
   const cells = await expectedCells();
   const between = cells.filter((c) => c.to !== OUTSIDE && c.to !== HOST);
-  assert.ok(between.some((c) => c.expected), "the matrix has open cells to compare with");
+  assert.ok(
+    between.some((c) => c.expected),
+    "the matrix has open cells to compare with",
+  );
 
   const edgeOf = (c: Cell) => j.reachability.edges.find((e) => e.from === c.from && e.to === c.to);
   const contradictions = between.flatMap((c) => {
     const e = edgeOf(c);
     const reached = e !== undefined && inPorts(e.ports, c);
-    return reached === c.expected ? [] : [`${c.from} → ${c.to} ${c.port}/${c.protocol}: scan ${reached}, verify ${c.expected}`];
+    return reached === c.expected
+      ? []
+      : [`${c.from} → ${c.to} ${c.port}/${c.protocol}: scan ${reached}, verify ${c.expected}`];
   });
   assert.deepEqual(contradictions, []);
 
   // Every reachable pair is one verify expects open, so none is reachable-but-undeclared.
   const reach = j.findings.filter((f) => REACH_RULES.includes(f.ruleId));
-  assert.deepEqual(reach.map((f) => `${f.ruleId} ${f.service} ${f.message}`), []);
+  assert.deepEqual(
+    reach.map((f) => `${f.ruleId} ${f.service} ${f.message}`),
+    [],
+  );
   const leaves = (s: string) => cells.some((c) => c.from === s && c.to === OUTSIDE && c.expected);
   const egress = j.findings.filter((f) => EGRESS_RULES.includes(f.ruleId) && !leaves(f.service));
-  assert.deepEqual(egress.map((f) => `${f.ruleId} ${f.service} ${f.message}`), []);
+  assert.deepEqual(
+    egress.map((f) => `${f.ruleId} ${f.service} ${f.message}`),
+    [],
+  );
 
   assert.match(j.summary.scope ?? "", /^Host rules from out\/corral\.nft taken as in force/);
   assert.match(j.summary.scope ?? "", /corral verify --lab \/ --live/);
@@ -109,7 +120,19 @@ test("--compiled refuses a directory compiled from another policy or compose fil
   );
   writeFileSync(join(dir, "grown.yaml"), policy.replace("[proxy, gui]", "[proxy, gui, gui2]"));
   const g = await runCli(
-    ["compile", "--policy", "grown.yaml", "-f", "docker-compose.yml", "-t", "compose", "-t", "nftables", "-o", "grown/"],
+    [
+      "compile",
+      "--policy",
+      "grown.yaml",
+      "-f",
+      "docker-compose.yml",
+      "-t",
+      "compose",
+      "-t",
+      "nftables",
+      "-o",
+      "grown/",
+    ],
     { cwd: dir },
   );
   assert.equal(g.code, 0, g.err);

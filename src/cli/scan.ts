@@ -110,6 +110,12 @@ exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
       throw new UsageError(`unknown severity '${failOn}'`, `use one of: ${SEVERITIES.join(", ")}`);
     }
 
+    if (values.compiled !== undefined && values.policy === undefined)
+      throw new UsageError(
+        `--compiled ${values.compiled} needs the policy it was compiled from`,
+        `add --policy corral.yaml (the file given to corral compile)`,
+      );
+
     // Without --profile or COMPOSE_PROFILES a scan sees every service: what a profile starts
     // is as much part of the stack as the default set.
     const narrowed = values.profile !== undefined || ctx.env.COMPOSE_PROFILES !== undefined;
@@ -119,48 +125,35 @@ exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
       ...(narrowed ? {} : { allProfiles: true }),
     });
     printDiagnostics(deployment.diagnostics, ctx);
-    const fileArgs = values.file ?? [];
-    if (values.compiled !== undefined && values.policy === undefined)
-      throw new UsageError(
-        `--compiled ${values.compiled} needs the policy it was compiled from`,
-        `add --policy corral.yaml (the file given to corral compile)`,
-      );
     const sources = sourcesFrom(readSources(sourceFiles(deployment)));
     const displayPath = (f: string) => {
       const rel = relative(ctx.cwd, f);
       return rel.startsWith("..") ? f : rel;
     };
-    const loaded = values.policy ? await loadPolicy(resolve(ctx.cwd, values.policy)) : undefined;
-    let hostRules: HostRules | undefined;
-    if (values.compiled !== undefined && loaded && values.policy)
-      hostRules = loadCompiled({
-        dir: values.compiled,
-        cwd: ctx.cwd,
-        files,
-        fileArgs,
-        loaded,
-        policyArg: values.policy,
-        env: ctx.env,
-        ...(values.profile ? { profiles: values.profile } : {}),
-        display: displayPath,
-      });
-    const shipped = computeReachability(deployment);
-    const reach = hostRules ? underHostRules(shipped, deployment, hostRules) : shipped;
-    const view = loaded && values.policy ? policyView(loaded, deployment) : undefined;
-    const policy = view
-      ? {
-          ...view,
-          // Under the host rules an egress client's way to the gate is the policy's egress
-          // section, declared there as much as any flow.
-          flows: hostRules
-            ? [
-                ...view.flows,
-                ...hostRules.allowed.filter((a) => a.flowIndex === GATE_FLOW && a.to !== OUTSIDE),
-              ]
-            : view.flows,
-          file: displayPath(resolve(ctx.cwd, values.policy ?? "")),
-        }
-      : undefined;
+    const policyFile = values.policy ? resolve(ctx.cwd, values.policy) : undefined;
+    const loaded = policyFile ? await loadPolicy(policyFile) : undefined;
+    const hostRules: HostRules | undefined =
+      values.compiled !== undefined && loaded
+        ? loadCompiled({
+            dir: values.compiled,
+            cwd: ctx.cwd,
+            files,
+            fileArgs: values.file ?? [],
+            loaded,
+            policyArg: values.policy ?? "corral.yaml",
+            env: ctx.env,
+            ...(values.profile ? { profiles: values.profile } : {}),
+            display: displayPath,
+          })
+        : undefined;
+    const computed = computeReachability(deployment);
+    const reach = hostRules ? underHostRules(computed, deployment, hostRules) : computed;
+    const view =
+      loaded && policyFile ? { ...policyView(loaded, deployment), file: displayPath(policyFile) } : undefined;
+    // Under the host rules an egress client's way to the gate is the policy's egress section,
+    // declared there as much as any flow.
+    const gateFlows = hostRules?.allowed.filter((a) => a.flowIndex === GATE_FLOW && a.to !== OUTSIDE) ?? [];
+    const policy = view ? { ...view, flows: [...view.flows, ...gateFlows] } : undefined;
     let baseline: { file: string; entries: ReturnType<typeof parseBaseline> } | undefined;
     if (values.baseline) {
       const file = resolve(ctx.cwd, values.baseline);

@@ -15,11 +15,7 @@ const d = compose(
     composeService("c", { networks: ["plain"] }),
     composeService("corral-gate", { networks: ["zone", "egress"] }),
   ],
-  [
-    { name: "zone", bridgeName: "crl-zone" },
-    { name: "plain" },
-    { name: "egress", bridgeName: "crl-_egress" },
-  ],
+  [{ name: "zone", bridgeName: "crl-zone" }, { name: "plain" }, { name: "egress", bridgeName: "crl-_egress" }],
 );
 const rules = {
   file: "out/corral.nft",
