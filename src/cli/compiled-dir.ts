@@ -3,7 +3,7 @@
 // re-derives the ruleset and compares it with DIR's: the file on disk is only trusted as a
 // record of what was loaded, never parsed for what it allows.
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { allowedFlows } from "../compile/allowed.ts";
 import type { HostRules } from "../compile/host-reach.ts";
 import { renderNftables } from "../compile/nftables.ts";
@@ -39,16 +39,16 @@ export function loadCompiled(input: CompiledInput): HostRules {
   const dir = resolve(input.cwd, input.dir);
   const nftFile = join(dir, "corral.nft");
   const overlayFile = join(dir, "compose.corral.yml");
-  const shippedArgs = input.fileArgs.filter((_, i) => input.files[i] !== overlayFile);
-  const recompile = `recompile: corral compile --policy ${input.policyArg} ${shippedArgs.map((f) => `-f ${f}`).join(" ")} -o ${input.dir}`;
-  const text = readOr(
-    nftFile,
-    () => new UsageError(`--compiled ${input.dir}: ${input.display(nftFile)} cannot be read`, recompile),
+  // For the hint: the files compile reads are the stack's own, never an overlay (DIR's or another's).
+  const shippedArgs = input.fileArgs.filter(
+    (_, i) => input.files[i] !== overlayFile && basename(input.files[i] ?? "") !== "compose.corral.yml",
   );
-  readOr(
-    overlayFile,
-    () => new UsageError(`--compiled ${input.dir}: ${input.display(overlayFile)} cannot be read`, recompile),
-  );
+  const compile = `corral compile --policy ${input.policyArg} ${shippedArgs.map((f) => `-f ${f}`).join(" ")} -o ${input.dir}`;
+  const recompile = `recompile: ${compile}`;
+  const unreadable = (file: string) =>
+    new UsageError(`--compiled ${input.dir}: ${input.display(file)} cannot be read`, `compile into it: ${compile}`);
+  const text = readOr(nftFile, () => unreadable(nftFile));
+  readOr(overlayFile, () => unreadable(overlayFile));
   if (!input.files.includes(overlayFile))
     throw new UsageError(
       `--compiled ${input.dir}: its overlay is not among the -f files, and the host rules govern only the overlay's networks`,

@@ -152,3 +152,10 @@ test("--compiled without its overlay among the -f files says to add it", async (
   assert.equal(r.code, 2);
   assert.match(r.err, /add -f out\/compose\.corral\.yml/);
 });
+
+test("--compiled naming a directory compile never wrote says how to compile into it", async () => {
+  const r = await runCli([...SCAN, "--compiled", "nowhere"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--compiled nowhere: nowhere\/corral\.nft cannot be read/);
+  assert.match(r.err, /compile into it: corral compile --policy corral\.yaml -f docker-compose\.yml -o nowhere/);
+});

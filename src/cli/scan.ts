@@ -72,10 +72,9 @@ options:
                              (repeatable; COMPOSE_PROFILES too). Default: every service,
                              findings naming the profiles that start them
   --policy <corral.yaml>     also report reachability the policy does not declare
-  --compiled <dir>           take the host rules compiled into dir (corral compile -o dir) as
-                             in force: reachability and internet egress are what they allow,
-                             as corral verify expects. Needs --policy and -f dir/compose.corral.yml;
-                             refuses a dir compiled from another policy or compose file
+  --compiled <dir>           take the host rules compiled into dir (compile -o dir) as in force:
+                             reachability and egress become what they allow, as verify expects.
+                             Needs --policy and -f dir/compose.corral.yml; refuses a stale dir
   --fail-on <severity>       exit 1 when an unsuppressed finding is at or above:
                              critical, high, medium, low, info (default: never)
   --baseline <file.json>     accept the findings listed there (each entry needs a reason)

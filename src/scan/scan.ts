@@ -41,7 +41,8 @@ export interface ScanResult {
 export const OVERLAY_SCOPE =
   "Corral's overlay is among these files. scan models compose-level networks only, not the nftables host rules " +
   "(table inet corral) that hold the flows between zones and the gate-only egress: its reachability is what the " +
-  "networks alone allow. For the enforced matrix, run: corral verify --lab --policy corral.yaml -f <compose file>";
+  "networks alone allow. For the enforced matrix, run: corral verify --lab --policy corral.yaml -f <compose file>; " +
+  "to scan with the compiled host rules taken as in force, add --compiled <dir>";
 
 /**
  * With `--compiled` the reachability is the host rules' and so agrees with verify's matrix; but it
