@@ -17,6 +17,8 @@ function reason(r: ReachReason): string {
       return `shares the network namespace of ${r.with}`;
     case "published":
       return `published on ${r.hostIp}:${r.hostPort}`;
+    case "host-rules":
+      return `${r.file} keeps ${r.rules.join(", ")}`;
     case "k8s-no-policy":
       return `no NetworkPolicy selects it (${r.side})`;
     case "k8s-policy":

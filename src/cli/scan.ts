@@ -2,6 +2,8 @@
 // apply suppressions and print a report. Exit 1 when --fail-on is met, 2 on unreadable input.
 import { readFileSync, writeFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
+import { GATE_FLOW, OUTSIDE } from "../compile/allowed.ts";
+import { type HostRules, underHostRules } from "../compile/host-reach.ts";
 import { readDeployment } from "../model/load.ts";
 import { computeReachability } from "../model/reachability.ts";
 import type { Deployment } from "../model/types.ts";
@@ -14,6 +16,7 @@ import { sourcesFrom } from "../scan/sources.ts";
 import { SEVERITIES, type Severity } from "../scan/types.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
+import { loadCompiled } from "./compiled-dir.ts";
 import { printDiagnostics } from "./diagnostics.ts";
 import { packageVersion } from "./package-root.ts";
 
@@ -69,6 +72,9 @@ options:
                              (repeatable; COMPOSE_PROFILES too). Default: every service,
                              findings naming the profiles that start them
   --policy <corral.yaml>     also report reachability the policy does not declare
+  --compiled <dir>           take the host rules compiled into dir (compile -o dir) as in force:
+                             reachability and egress become what they allow, as verify expects.
+                             Needs --policy and -f dir/compose.corral.yml; refuses a stale dir
   --fail-on <severity>       exit 1 when an unsuppressed finding is at or above:
                              critical, high, medium, low, info (default: never)
   --baseline <file.json>     accept the findings listed there (each entry needs a reason)
@@ -86,6 +92,7 @@ exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
       output: { type: "string", short: "o" },
       profile: { type: "string", multiple: true },
       policy: { type: "string" },
+      compiled: { type: "string" },
       "fail-on": { type: "string" },
       baseline: { type: "string" },
       "write-baseline": { type: "string" },
@@ -102,6 +109,12 @@ exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
       throw new UsageError(`unknown severity '${failOn}'`, `use one of: ${SEVERITIES.join(", ")}`);
     }
 
+    if (values.compiled !== undefined && values.policy === undefined)
+      throw new UsageError(
+        `--compiled ${values.compiled} needs the policy it was compiled from`,
+        `add --policy corral.yaml (the file given to corral compile)`,
+      );
+
     // Without --profile or COMPOSE_PROFILES a scan sees every service: what a profile starts
     // is as much part of the stack as the default set.
     const narrowed = values.profile !== undefined || ctx.env.COMPOSE_PROFILES !== undefined;
@@ -111,18 +124,35 @@ exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
       ...(narrowed ? {} : { allProfiles: true }),
     });
     printDiagnostics(deployment.diagnostics, ctx);
-    const reach = computeReachability(deployment);
     const sources = sourcesFrom(readSources(sourceFiles(deployment)));
     const displayPath = (f: string) => {
       const rel = relative(ctx.cwd, f);
       return rel.startsWith("..") ? f : rel;
     };
-    const policy = values.policy
-      ? {
-          ...policyView(await loadPolicy(resolve(ctx.cwd, values.policy)), deployment),
-          file: displayPath(resolve(ctx.cwd, values.policy)),
-        }
-      : undefined;
+    const policyFile = values.policy ? resolve(ctx.cwd, values.policy) : undefined;
+    const loaded = policyFile ? await loadPolicy(policyFile) : undefined;
+    const hostRules: HostRules | undefined =
+      values.compiled !== undefined && loaded
+        ? loadCompiled({
+            dir: values.compiled,
+            cwd: ctx.cwd,
+            files,
+            fileArgs: values.file ?? [],
+            loaded,
+            policyArg: values.policy ?? "corral.yaml",
+            env: ctx.env,
+            ...(values.profile ? { profiles: values.profile } : {}),
+            display: displayPath,
+          })
+        : undefined;
+    const computed = computeReachability(deployment);
+    const reach = hostRules ? underHostRules(computed, deployment, hostRules) : computed;
+    const view =
+      loaded && policyFile ? { ...policyView(loaded, deployment), file: displayPath(policyFile) } : undefined;
+    // Under the host rules an egress client's way to the gate is the policy's egress section,
+    // declared there as much as any flow.
+    const gateFlows = hostRules?.allowed.filter((a) => a.flowIndex === GATE_FLOW && a.to !== OUTSIDE) ?? [];
+    const policy = view ? { ...view, flows: [...view.flows, ...gateFlows] } : undefined;
     let baseline: { file: string; entries: ReturnType<typeof parseBaseline> } | undefined;
     if (values.baseline) {
       const file = resolve(ctx.cwd, values.baseline);
@@ -144,6 +174,7 @@ exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
       sources,
       ...(policy ? { policy } : {}),
       ...(baseline ? { baseline } : {}),
+      ...(hostRules ? { hostRules: hostRules.file } : {}),
     });
 
     if (values["write-baseline"]) {

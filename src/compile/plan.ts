@@ -104,12 +104,15 @@ export const ALL_PORTS: PortRange[] = [
   { from: 1, to: 65535, protocol: "udp" },
 ];
 
+/** Every Corral bridge's name starts so: the host rules govern exactly these (`iifname "crl-*"`). */
+export const BRIDGE_PREFIX = "crl-";
+
 /** `crl-<key>` when it fits in 15 characters, else a prefix plus a stable hash. */
 export function bridgeName(key: string): string {
-  const plain = `crl-${key}`;
+  const plain = `${BRIDGE_PREFIX}${key}`;
   if (plain.length <= 15 && /^[A-Za-z0-9_.-]+$/.test(key)) return plain;
   const safe = key.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 5);
-  return `crl-${safe}-${(fnv1a(key) & 0xffff).toString(16).padStart(4, "0")}`;
+  return `${BRIDGE_PREFIX}${safe}-${(fnv1a(key) & 0xffff).toString(16).padStart(4, "0")}`;
 }
 
 function portOf(hostPort: string, fallback: number): number {

@@ -2,8 +2,10 @@
 // port the policy or the compose file mentions; the host; the way out) taken per running replica,
 // plus egress through the gate and published ports from outside and from loopback. Pure: the
 // shell passes the containers the engine reported.
+
+import { allowedFlows } from "../compile/allowed.ts";
 import { GATE, type Plan } from "../compile/plan.ts";
-import { allows, type Cell, probePorts, ruleFor } from "../lab/matrix.ts";
+import { type Cell, probePorts, ruleFor } from "../lab/matrix.ts";
 import { HOST, OUTSIDE } from "../lab/topology.ts";
 import type { Deployment } from "../model/types.ts";
 import { expandName, type Policy, parseDestination, parsePortSpec, zoneOf } from "../policy/index.ts";
@@ -83,7 +85,7 @@ function selfRule(policy: Policy, d: Deployment, service: string, port: number, 
 
 export function liveCells(input: LiveInputs): { cells: LiveCell[]; probes: LiveProbe[] } {
   const { policy, deployment: d, plan, replicas } = input;
-  const rules = allows(policy, d, plan.gate);
+  const rules = allowedFlows(policy, d, plan.gate);
   const ports = probePorts(rules, d, plan.gate);
   const cells: LiveCell[] = [];
   const probes: LiveProbe[] = [];

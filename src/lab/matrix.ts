@@ -1,8 +1,9 @@
 // The probe matrix: every (source, destination, port, protocol) the policy or the deployment
 // mentions, what the policy expects, and (after probing) what the lab observed. Pure.
-import { GATE, type GatePlan } from "../compile/plan.ts";
+import { type Allow, allowedFlows } from "../compile/allowed.ts";
+import type { GatePlan } from "../compile/plan.ts";
 import type { Deployment } from "../model/types.ts";
-import { type Policy, type PortRange, parsePortSpec, resolveFlows, resolveHostFlows } from "../policy/index.ts";
+import { type Policy, parsePortSpec } from "../policy/index.ts";
 import type { ProbeSpec } from "./lab.ts";
 import { HOST, isLoopback, type LabTopology, OUTSIDE, OUTSIDE_LINK } from "./topology.ts";
 
@@ -25,42 +26,6 @@ const OUTSIDE_PORTS = [
   { port: 53, protocol: "udp" as const },
 ];
 
-export interface Allow {
-  from: string;
-  to: string;
-  ports: PortRange[];
-  rule: string;
-}
-
-/** What the policy (and the compiled gate) allows, between service names, the host and outside. */
-export function allows(policy: Policy, d: Deployment, gate: GatePlan | undefined): Allow[] {
-  const services = d.services.map((s) => ({ name: s.name, labels: s.labels }));
-  const out: Allow[] = resolveFlows(policy, services).map((f) => ({
-    from: f.from,
-    to: f.to,
-    ports: f.ports,
-    rule: f.flowIndex >= 0 ? `flows[${f.flowIndex}]` : "shared zone",
-  }));
-  for (const h of resolveHostFlows(policy, services))
-    out.push({ from: h.from, to: HOST, ports: h.ports, rule: `flows[${h.flowIndex}]` });
-  if (gate) {
-    const ports: PortRange[] = [{ from: gate.proxyPort, to: gate.proxyPort, protocol: "tcp" }];
-    for (const p of new Set([gate.dnsPort, 53]))
-      ports.push({ from: p, to: p, protocol: "udp" }, { from: p, to: p, protocol: "tcp" });
-    for (const c of gate.clients) out.push({ from: c, to: GATE, ports, rule: "gate" });
-    out.push({
-      from: GATE,
-      to: OUTSIDE,
-      ports: [
-        { from: 1, to: 65535, protocol: "tcp" },
-        { from: 1, to: 65535, protocol: "udp" },
-      ],
-      rule: "gate egress",
-    });
-  }
-  return out;
-}
-
 export function ruleFor(rules: Allow[], from: string, to: string, port: number, protocol: string): Allow | undefined {
   return rules.find(
     (a) =>
@@ -79,7 +44,7 @@ export function probePorts(rules: Allow[], d: Deployment, gate: GatePlan | undef
 
 /** Every cell to probe, with its expectation. `gate` is set for the compiled topology. */
 export function buildCells(policy: Policy, d: Deployment, topology: LabTopology, gate: GatePlan | undefined): Cell[] {
-  const rules = allows(policy, d, gate);
+  const rules = allowedFlows(policy, d, gate);
   const portList = probePorts(rules, d, gate).flatMap((port) => [
     { port, protocol: "tcp" as const },
     { port, protocol: "udp" as const },

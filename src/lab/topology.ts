@@ -10,10 +10,8 @@ import type { Deployment } from "../model/types.ts";
 /** Lab networks never leave 10.203.0.0/20; the "outside" link sits at 10.203.32.0/30. */
 export const LAB_POOL = "10.203.0.0/20";
 export const OUTSIDE_LINK = { host: "10.203.32.1", outside: "10.203.32.2", prefix: 30 };
-/** A name for the pretend internet endpoint in the probe matrix. */
-export const OUTSIDE = "(outside)";
-/** The Docker host itself, reached at a bridge's gateway address. */
-export const HOST = "(host)";
+// The matrix's two non-service endpoints are named where the allowed flows are.
+export { HOST, OUTSIDE } from "../compile/allowed.ts";
 
 export interface LabBridge {
   name: string;

@@ -258,6 +258,8 @@ export type ReachReason =
   | { kind: "host-network"; via: string }
   | { kind: "shared-namespace"; with: string }
   | { kind: "published"; hostIp: string; hostPort: number }
+  /** Narrowed by Corral's compiled host rules (taken as in force): the flows that keep it open. */
+  | { kind: "host-rules"; file: string; rules: string[] }
   | { kind: "k8s-no-policy"; side: "ingress" | "egress" }
   | { kind: "k8s-policy"; side: "ingress" | "egress"; policy: string };
 

@@ -16,6 +16,8 @@ export interface ScanOptions {
   policy?: PolicyView;
   baseline?: { file: string; entries: BaselineEntry[] };
   rules?: readonly Rule[];
+  /** The compiled ruleset `reach` was narrowed by (`out/corral.nft`), taken as in force. */
+  hostRules?: string;
 }
 
 export interface ScanResult {
@@ -39,7 +41,19 @@ export interface ScanResult {
 export const OVERLAY_SCOPE =
   "Corral's overlay is among these files. scan models compose-level networks only, not the nftables host rules " +
   "(table inet corral) that hold the flows between zones and the gate-only egress: its reachability is what the " +
-  "networks alone allow. For the enforced matrix, run: corral verify --lab --policy corral.yaml -f <compose file>";
+  "networks alone allow. For the enforced matrix, run: corral verify --lab --policy corral.yaml -f <compose file>; " +
+  "to scan with the compiled host rules taken as in force, add --compiled <dir>";
+
+/**
+ * With `--compiled` the reachability is the host rules' and so agrees with verify's matrix; but it
+ * is what the file says, not what a kernel does, which is verify's to prove.
+ */
+export function hostRulesScope(file: string): string {
+  return (
+    `Host rules from ${file} taken as in force: reachability is narrowed to the flows they allow and only ` +
+    "the gate reaches the internet. Prove them with corral verify --lab / --live"
+  );
+}
 
 export function scan(opts: ScanOptions): ScanResult {
   const base = {
@@ -59,7 +73,11 @@ export function scan(opts: ScanOptions): ScanResult {
     findings: findings.sort(compareFindings),
     ...(opts.policy ? { policy: opts.policy } : {}),
     undeclared: opts.policy ? undeclaredEdges(ctx, opts.policy) : [],
-    ...(hasCorralOverlay(opts.deployment) ? { scope: OVERLAY_SCOPE } : {}),
+    ...(opts.hostRules
+      ? { scope: hostRulesScope(opts.hostRules) }
+      : hasCorralOverlay(opts.deployment)
+        ? { scope: OVERLAY_SCOPE }
+        : {}),
   };
 }
 

@@ -6,10 +6,10 @@ import { isAllInterfaces, isLoopback } from "./address.ts";
 import { EdgeSet } from "./edges.ts";
 import type { PortSet } from "./ports.ts";
 
-type Owner = { kind: "service"; service: Service } | { kind: "unknown"; target: string; why: string };
+export type Owner = { kind: "service"; service: Service } | { kind: "unknown"; target: string; why: string };
 
 /** Follows `service:` / `container:` network modes to the service that owns the namespace. */
-function ownerOf(s: Service, byName: Map<string, Service>): Owner {
+export function ownerOf(s: Service, byName: Map<string, Service>): Owner {
   let cur = s;
   const seen = new Set<string>([s.name]);
   for (;;) {

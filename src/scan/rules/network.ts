@@ -2,7 +2,7 @@
 // a network. (CIS Docker 5.13/5.8; KICS "Container Traffic Not Bound To Host Interface",
 // Checkov; data-store and admin ports from Trivy/KICS lists.)
 import ipaddr from "ipaddr.js";
-import type { PublishedPort, ReachEdge, Service } from "../../model/types.ts";
+import type { PortRange, PublishedPort, ReachEdge, Service } from "../../model/types.ts";
 import { idOf } from "../ids.ts";
 import type { Hit, Rule, RuleContext } from "../types.ts";
 import { fieldPos } from "../where.ts";
@@ -151,6 +151,24 @@ function edgesInto(ctx: RuleContext, s: Service): ReachEdge[] {
   return (ctx.edgesTo.get(id) ?? []).filter((e) => e.from !== id);
 }
 
+const EVERY_PORT: PortRange[] = [
+  { from: 1, to: 65535, protocol: "tcp" },
+  { from: 1, to: 65535, protocol: "udp" },
+];
+
+/** `from` reaches `to` over `network` on every TCP and UDP port. */
+function everyPortOver(ctx: RuleContext, network: string, from: string, to: string): boolean {
+  return (ctx.edgesTo.get(to) ?? []).some(
+    (e) =>
+      e.from === from &&
+      e.reasons.some((r) => r.kind === "network" && r.network === network) &&
+      (e.ports === "all" ||
+        EVERY_PORT.every((w) =>
+          (e.ports as PortRange[]).some((p) => p.protocol === w.protocol && p.from <= w.from && p.to >= w.to),
+        )),
+  );
+}
+
 function declared(ctx: RuleContext, e: ReachEdge): boolean {
   return ctx.policy?.flows.some((f) => f.from === e.from && f.to === e.to) ?? false;
 }
@@ -263,6 +281,13 @@ export const networkRules: Rule[] = [
         const tiers = new Set(members.map((s) => tierOfService(ctx, s)));
         const data = members.find((s) => tierOfService(ctx, s) === "data");
         if (!data || tiers.size < 2) continue;
+        // Sharing the network is the finding only while it is flat: under Corral's host rules
+        // (scan --compiled) a joiner reaches the data store on its declared ports alone.
+        const isData = (s: Service) => tierOfService(ctx, s) === "data";
+        const flat = members.some(
+          (o) => !isData(o) && members.some((x) => isData(x) && everyPortOver(ctx, net, idOf(o), idOf(x))),
+        );
+        if (!flat) continue;
         const def = ctx.deployment.networks.find((n) => n.name === net);
         const others = members.filter((s) => tierOfService(ctx, s) !== "data").map((s) => s.name);
         const attach = data.networks.find((n) => n.network === net);
