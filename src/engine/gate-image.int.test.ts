@@ -62,8 +62,10 @@ audit:
   path: ./.corral/audit
 `;
 
+// Building the gate image is most of this test; on a loaded machine it can take minutes.
 test("gate image: built from the Dockerfile, started by compose with the overlay, the agent's only way out", {
   skip,
+  timeout: 900_000,
 }, async () => {
   const e = engine!;
   await importNodeImage(e, "corral-test/node:24");
