@@ -8,10 +8,15 @@
 //     shipped.
 //   - `--netns <engine>` on the commands that touch the engine (up, verify --live, enforce): nft
 //     and the probes run where the sealed engine is, not on this machine.
-// Stacks: examples/superagi with its own corral.yaml (so no `corral init`), and two fixtures of
-// ../shared read in place through a symlink (so Compose's project folder, where relative bind
-// mounts and .env live, is the temporary one) with the policy `corral init` writes. Then, with
-// table inet corral deleted, the same proof must fail and say why.
+// The stand-ins listen where the model says each service is reached (expose, ports) and where the
+// policy sends traffic; for stacks whose policy `corral init` writes, that is known only after
+// init, so standin.yml is written once before the commands and again, with the policy, before
+// `corral up`.
+// Stacks: examples/superagi with its own corral.yaml (so no `corral init`), and fixtures of
+// ../shared (n8n-starter, the upstream SuperAGI file, letta; lobe-chat as a known gap) read in
+// place through a symlink, so Compose's project folder, where relative bind mounts and .env live,
+// is the temporary one; their policy is the one `corral init` writes. Then, with table inet
+// corral deleted, the same proof must fail and say why.
 //
 // One engine for the whole file: the gate image is built by the first `corral up` (about 90 s)
 // and reused by the later stacks; the per-engine differences are the enforce and gate-image
@@ -98,6 +103,8 @@ interface Stack {
   policy?: () => string;
   /** What the user puts beside the compose file before starting (the stack's .env). */
   dotenv?: string;
+  /** A known Corral gap this stack shows: the test runs and reports, but does not fail the suite. */
+  todo?: string;
   /** Steps a user takes for this stack before the README's commands. */
   prepare?: (dir: string) => Promise<void>;
 }
@@ -131,10 +138,26 @@ const STACKS: Stack[] = [
     ].join("\n"),
   },
   {
+    // The upstream SuperAGI file: three services are built from the app's sources (`build: .`),
+    // which the stand-in replaces; the backend's command waits for Postgres with a script.
+    name: "superagi-upstream",
+    compose: () => fixture("compose", "superagi", "docker-compose.yaml"),
+  },
+  {
+    // Network aliases on the default network, a required env_file, a healthcheck the server
+    // waits for, and nginx on port 80.
+    name: "letta",
+    compose: () => fixture("compose", "letta", "compose.yaml"),
+    dotenv: "OPENAI_API_KEY=sk-placeholder\n",
+  },
+  {
     // Three of its five services share network-service's network namespace (network_mode:
-    // service:…), whose published ports come from .env.
+    // service:…): their traffic leaves from network-service's address, but the policy `corral
+    // init` writes gives them zones and flows of their own, which neither the host rules nor the
+    // proof can tell apart. Known gap, kept here so it is seen and so the fix has its test.
     name: "lobe-chat",
     compose: () => fixture("compose", "lobe-chat", "docker-compose.yml"),
+    todo: "services in network_mode: service:… are contained and probed as if they had addresses of their own",
     dotenv: [
       "LOBE_PORT=3210",
       "CASDOOR_PORT=8000",
@@ -209,6 +232,7 @@ for (const stack of STACKS)
 
     test(`${stack.name}: the README's commands contain it, and the proof fails without the host rules`, {
       skip,
+      ...(stack.todo ? { todo: stack.todo } : {}),
     }, async () => {
       const steps = readmeSteps();
       mkdirSync(dir);
@@ -231,7 +255,7 @@ for (const stack of STACKS)
         const r = await cli(asRun(step));
         timings.push(`${step[0]} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
         results.set(step[0]!, r);
-        const why = `corral ${asRun(step).join(" ")} → ${r.code}\n${r.out.slice(-4000)}\n${r.err.slice(-4000)}`;
+        const why = `corral ${asRun(step).join(" ")} → ${r.code}\n${brief(r.out)}\n${r.err.slice(-3000)}`;
         if (step[0] === "scan") assert.ok(r.code === 0 || r.code === 1, why);
         else assert.equal(r.code, 0, why);
       }
@@ -271,3 +295,10 @@ for (const stack of STACKS)
       );
     });
   });
+
+/** What a failed step said: a matrix is cut down to its mismatches and summary. */
+function brief(out: string): string {
+  const lines = out.split("\n");
+  if (!lines.some((l) => l.includes("cells probed"))) return out.slice(-3000);
+  return lines.filter((l) => /MISMATCH|cells probed|host rules|^live:/.test(l)).join("\n");
+}

@@ -193,7 +193,11 @@ function answerDecoded(
   // Asking upstream would only leak the query, and make the client wait out a dead upstream.
   if (INVALID_NAME.test(name))
     return done(
-      { ...event, nxdomain: true, decision: { ...decision, reason: `${decision.reason}; special-use name (RFC 6761)` } },
+      {
+        ...event,
+        nxdomain: true,
+        decision: { ...decision, reason: `${decision.reason}; special-use name (RFC 6761)` },
+      },
       reply(query, RCODE.NXDOMAIN),
     );
   const upstreamFailed = () =>
