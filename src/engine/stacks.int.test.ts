@@ -34,7 +34,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { readDeployment } from "../model/load.ts";
@@ -99,6 +99,8 @@ interface Stack {
   name: string;
   /** The shipped compose file, read in place. */
   compose: () => string;
+  /** Files beside the compose file that it names (include:, mounted scripts). */
+  siblings?: string[];
   /** A policy shipped with the stack; without one, `corral init` writes it. */
   policy?: () => string;
   /** What the user puts beside the compose file before starting (the stack's .env). */
@@ -149,6 +151,52 @@ const STACKS: Stack[] = [
     name: "letta",
     compose: () => fixture("compose", "letta", "compose.yaml"),
     dotenv: "OPENAI_API_KEY=sk-placeholder\n",
+  },
+  {
+    // RAGFlow as its .env usually runs it: COMPOSE_PROFILES picks Elasticsearch, CPU, MySQL for
+    // metadata, TEI embeddings and Kibana: 7 services from two files (include:), healthchecks the
+    // app waits for, ports published from variables. (Its code sandbox is left out: it ships
+    // privileged together with no-new-privileges, which runc 1.1 refuses to start, Corral or not.)
+    name: "ragflow",
+    compose: () => fixture("compose", "ragflow", "docker-compose.yml"),
+    siblings: ["docker-compose-base.yml"],
+    dotenv: [
+      "COMPOSE_PROFILES=elasticsearch,cpu,mysql,tei-cpu,kibana",
+      "DOC_ENGINE=elasticsearch",
+      "STACK_VERSION=8.11.3",
+      "ES_PORT=1200",
+      "ELASTIC_PASSWORD=infini_rag_flow",
+      "KIBANA_PORT=6601",
+      "MEM_LIMIT=1073741824",
+      "MYSQL_PASSWORD=infini_rag_flow",
+      "EXPOSE_MYSQL_PORT=5455",
+      "MINIO_PORT=9000",
+      "MINIO_CONSOLE_PORT=9001",
+      "MINIO_USER=rag_flow",
+      "MINIO_PASSWORD=infini_rag_flow",
+      "REDIS_PORT=6379",
+      "REDIS_PASSWORD=infini_rag_flow",
+      "SVR_WEB_HTTP_PORT=80",
+      "SVR_WEB_HTTPS_PORT=443",
+      "SVR_HTTP_PORT=9380",
+      "ADMIN_SVR_HTTP_PORT=9381",
+      "SVR_MCP_PORT=9382",
+      "GO_HTTP_PORT=9384",
+      "GO_ADMIN_PORT=9383",
+      "RAGFLOW_IMAGE=infiniflow/ragflow:v0.20.5",
+      "TEI_IMAGE_CPU=ghcr.io/huggingface/text-embeddings-inference:cpu-1.8",
+      "TEI_MODEL=BAAI/bge-small-en-v1.5",
+      "TEI_PORT=6380",
+      "SANDBOX_EXECUTOR_MANAGER_IMAGE=infiniflow/sandbox-executor-manager:latest",
+      "SANDBOX_EXECUTOR_MANAGER_PORT=9385",
+      "SANDBOX_EXECUTOR_MANAGER_POOL_SIZE=3",
+      "SANDBOX_BASE_PYTHON_IMAGE=infiniflow/sandbox-base-python:latest",
+      "SANDBOX_BASE_NODEJS_IMAGE=infiniflow/sandbox-base-nodejs:latest",
+      "SANDBOX_MAX_MEMORY=256m",
+      "SANDBOX_TIMEOUT=10s",
+      "SANDBOX_ENABLE_SECCOMP=false",
+      "",
+    ].join("\n"),
   },
   {
     // Three of its five services share network-service's network namespace (network_mode:
@@ -237,6 +285,8 @@ for (const stack of STACKS)
       const steps = readmeSteps();
       mkdirSync(dir);
       symlinkSync(stack.compose(), join(dir, "docker-compose.yml"));
+      // What the compose file names beside itself (include:, mounted scripts) comes along, in place.
+      for (const f of stack.siblings ?? []) symlinkSync(join(dirname(stack.compose()), f), join(dir, f));
       if (stack.policy) symlinkSync(stack.policy(), join(dir, "corral.yaml"));
       if (stack.dotenv !== undefined) writeFileSync(join(dir, ".env"), stack.dotenv);
       await stack.prepare?.(dir);
@@ -255,7 +305,12 @@ for (const stack of STACKS)
         const r = await cli(asRun(step));
         timings.push(`${step[0]} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
         results.set(step[0]!, r);
-        const why = `corral ${asRun(step).join(" ")} → ${r.code}\n${brief(r.out)}\n${r.err.slice(-3000)}`;
+        // Which container the engine refused to start, when `up` fails: its state says why.
+        const states =
+          r.code !== 0 && step[0] === "up"
+            ? await engine!.docker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).catch(() => "")
+            : "";
+        const why = `corral ${asRun(step).join(" ")} → ${r.code}\n${brief(r.out)}\n${r.err.slice(-3000)}\n${states}`;
         if (step[0] === "scan") assert.ok(r.code === 0 || r.code === 1, why);
         else assert.equal(r.code, 0, why);
       }

@@ -78,6 +78,9 @@ export function standinOverride(d: Deployment, policy: Policy): StandinOverride 
     lines.push(`  ${j(svc.name)}:`, `    image: ${j(image)}`);
     // A build would need the stack's sources and a registry for its base image.
     if (svc.containers[0]?.build) lines.push("    build: !reset null");
+    // Raised limits (Elasticsearch's memlock, RAGFlow's nofile) above this sandbox's own hard
+    // limits stop runc before the stand-in starts; the stand-in needs none of them.
+    if (svc.containers[0]?.ulimits?.length) lines.push("    ulimits: !reset {}");
     // Shipped entrypoints and commands call the real image's tools (sh -c "minio server …").
     lines.push(`    entrypoint: ${j(["node", STANDIN_PROGRAM])}`, "    command: !reset null");
     lines.push("    environment:", `      STANDIN_PORTS: ${j(ports[svc.name]!.join(" "))}`);
