@@ -281,6 +281,8 @@ for (const stack of STACKS)
     test(`${stack.name}: the README's commands contain it, and the proof fails without the host rules`, {
       skip,
       ...(stack.todo ? { todo: stack.todo } : {}),
+      // The first stack builds the gate image: minutes on a loaded machine.
+      timeout: 900_000,
     }, async () => {
       const steps = readmeSteps();
       mkdirSync(dir);
