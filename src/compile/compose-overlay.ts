@@ -154,10 +154,18 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
       const kept = svc.extraHosts.filter((h) => !/^host\.docker\.internal[:=]/.test(h));
       node.add(doc.createPair("extra_hosts", tagged([...kept, `${HOST_NAME}:${hostAddress}`], "!override", doc)));
     }
-    s.cap_drop = ["ALL"];
-    const caps = capAddFor(svc);
-    if (caps.length) s.cap_add = caps;
-    s.security_opt = ["no-new-privileges:true"];
+    // A privileged container holds every capability by design: dropping them and forbidding new
+    // privileges contradicts it and runc refuses to start it. It keeps what it asked for; the
+    // network containment still applies, and `corral scan` reports the privilege (CRL-R001).
+    if (!svc.containers[0]?.privileged) {
+      s.cap_drop = ["ALL"];
+      const caps = capAddFor(svc);
+      if (caps.length) s.cap_add = caps;
+      // Replaced, not appended: Compose refuses a security_opt list with the same entry twice (a
+      // shipped no-new-privileges:true), and a shipped no-new-privileges:false must not stand beside ours.
+      const shippedOpts = (svc.containers[0]?.securityOpt ?? []).filter((o) => !/^no-new-privileges([:=]|$)/.test(o));
+      node.add(doc.createPair("security_opt", tagged([...shippedOpts, "no-new-privileges:true"], "!override", doc)));
+    }
     const res = svc.containers[0]?.resources ?? {};
     if (res.pids === undefined) s.pids_limit = PIDS_LIMIT;
     if (res.memory === undefined) s.mem_limit = MEM_LIMIT;

@@ -88,6 +88,8 @@ export interface Container {
   build: boolean;
   /** compose `command` (a string is split on whitespace), or k8s `command` + `args`. */
   command?: string[];
+  /** compose `ulimits:` keys (nofile, memlock, …): limits the runtime sets when the container starts. */
+  ulimits?: string[];
   privileged: boolean;
   /** `user` as written; undefined when not set (image default, usually root). */
   user?: string;

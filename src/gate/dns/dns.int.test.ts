@@ -44,7 +44,7 @@ identities:
   me: { source: [127.0.0.1/32] }
 egress:
   - from: me
-    allow: [half.test, ok.test, gone.test, broken.test]
+    allow: [half.test, ok.test, gone.test, broken.test, corral.invalid]
 floor:
   allow_ranges: [127.0.0.2/32]
 dns: { upstreams: [${upstreams}], timeout: 300ms, retries: 0${extra} }
@@ -88,6 +88,12 @@ dns: { upstreams: [${upstreams}], timeout: 300ms, retries: 0${extra} }
     assert.equal((await q(g.dnsPort, "gone.test"))?.rcode, "NXDOMAIN");
     assert.equal((await q(g.dnsPort, "broken.test"))?.rcode, "SERVFAIL");
     assert.equal((await q(dead.dnsPort, "ok.test"))?.rcode, "SERVFAIL");
+  });
+
+  test("an allowed .invalid name is NXDOMAIN from the gate itself, never asked upstream (RFC 6761)", async () => {
+    assert.equal((await q(g.dnsPort, "corral.invalid"))?.rcode, "NXDOMAIN");
+    assert.equal((await q(dead.dnsPort, "corral.invalid"))?.rcode, "NXDOMAIN", "even with no upstream answering");
+    assert.equal(up.queries.filter((x) => x.name === "corral.invalid").length, 0);
   });
 
   test("deny_answer: refused", async () => {

@@ -14,6 +14,7 @@ import type { Resolved } from "./resolver.ts";
 import { type BatchStats, BatchUdp, dnsBatchAddon } from "./udp-batch.ts";
 
 const REFUSED_TYPES = new Set(["ANY", "AXFR", "IXFR"]);
+const INVALID_NAME = /(^|\.)invalid\.?$/i;
 const TCP_IDLE_MS = 10_000;
 const TCP_MAX_PENDING = 64;
 
@@ -188,6 +189,17 @@ function answerDecoded(
   };
   if (decision.verdict === "deny") return done(event, reply(query, denyRcode));
   const name = decision.name ?? q.name;
+  // RFC 6761 §6.4: `invalid` names never exist, and a caching resolver answers them itself.
+  // Asking upstream would only leak the query, and make the client wait out a dead upstream.
+  if (INVALID_NAME.test(name))
+    return done(
+      {
+        ...event,
+        nxdomain: true,
+        decision: { ...decision, reason: `${decision.reason}; special-use name (RFC 6761)` },
+      },
+      reply(query, RCODE.NXDOMAIN),
+    );
   const upstreamFailed = () =>
     done(
       { ...event, decision: { ...decision, reason: `${decision.reason}; upstream failed` } },

@@ -105,6 +105,12 @@ function volumes(v: PV, baseDir: string, home: string | undefined): PV {
 export function normaliseService(svc: PMap, baseDir: string, home?: string): PMap {
   const entries = new Map<string, PEntry>();
   for (const [key, e] of svc.entries) {
+    // A reset value is never read, only its tag: normalising it (`build: !reset null` into a
+    // build map) would drop the tag and resurrect the key the file removes.
+    if (e.value.tag === "!reset") {
+      entries.set(key, e);
+      continue;
+    }
     let v = e.value;
     switch (key) {
       case "environment":
@@ -145,6 +151,8 @@ export function normaliseService(svc: PMap, baseDir: string, home?: string): PMa
         }
         break;
     }
+    // The long form built from a short one must still say `!override` when the file did.
+    if (e.value.tag && v.tag !== e.value.tag) v = { ...v, tag: e.value.tag };
     entries.set(key, entry(e.keyPos, v));
   }
   return { ...svc, entries };

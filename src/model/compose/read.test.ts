@@ -202,6 +202,37 @@ test("command/entrypoint replace; !reset and !override", () => {
   assert.equal(svc(d, "a").positions["entrypoint.1"], undefined);
 });
 
+test("!reset and !override on keys read in a short form: build, depends_on, environment as a list", () => {
+  const files = {
+    "/p/compose.yaml": [
+      "services:",
+      "  db: { image: postgres }",
+      "  job: { image: x }",
+      "  a:",
+      "    build: .",
+      "    depends_on: [db, job]",
+      "    environment: [A=1]",
+      "",
+    ].join("\n"),
+    "/p/o.yaml": [
+      "services:",
+      "  a:",
+      "    image: y",
+      "    build: !reset null",
+      "    depends_on: !override [db]",
+      "    environment: !override [B=2]",
+      "",
+    ].join("\n"),
+  };
+  const d = project(files, ["/p/compose.yaml", "/p/o.yaml"]);
+  assert.equal(c(d, "a").build, false, "build: !reset null removes the build");
+  assert.deepEqual(svc(d, "a").dependsOn, ["db"]);
+  assert.deepEqual(
+    c(d, "a").env.map((e) => e.name),
+    ["B"],
+  );
+});
+
 test("include: string and long form, relative paths, project_directory, env of the included project", () => {
   const files = {
     "/p/compose.yaml":

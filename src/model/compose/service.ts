@@ -364,6 +364,8 @@ export function buildService(def: ServiceDef, ctx: BuildContext): Service {
   else if (commandNode?.kind === "scalar" && typeof commandNode.value === "string") {
     container.command = commandNode.value.split(/\s+/).filter(Boolean);
   }
+  const ulimits = get(svc, "ulimits");
+  if (ulimits?.kind === "map" && ulimits.entries.size > 0) container.ulimits = [...ulimits.entries.keys()];
   const user = str(get(svc, "user"));
   if (user !== undefined) container.user = user;
   if (sec.seccomp) container.seccomp = sec.seccomp;
