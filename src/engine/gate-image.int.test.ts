@@ -3,26 +3,77 @@
 // healthy on /readyz, and the only way out for the agent: a denied name is refused at the gate,
 // a direct connection has no route.
 import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { promisify } from "node:util";
 import { runCli } from "../testing/cli.ts";
 import { compileOverlay, type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
+import { PROJECT_ROOT } from "../testing/shared.ts";
 
 const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar", "nft", "ip", "nsenter"] });
 let engine: Engine | undefined;
 const dir = mkdtempSync(join(tmpdir(), "corral-gate-image-"));
 
+// The internet, for the gate: a namespace beyond the engine's host (a veth pair, 10.203.9.0/30)
+// holding a DNS server and an HTTP origin (src/testing/upstream.mjs). Nothing leaves the machine.
+const UPSTREAM = "10.203.9.2";
+const upstreamNs = `crl-up-${process.pid}`;
+let upstream: ChildProcess | undefined;
+const ip = (args: string[]) => promisify(execFile)("ip", args);
+
 before(async () => {
   if (skip) return;
   engine = await startEngine();
+  await ip(["netns", "add", upstreamNs]);
+  await ip([
+    "link",
+    "add",
+    "crlup0",
+    "netns",
+    engine.netns,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    "up0",
+    "netns",
+    upstreamNs,
+  ]);
+  await ip(["-n", engine.netns, "addr", "add", "10.203.9.1/30", "dev", "crlup0"]);
+  await ip(["-n", engine.netns, "link", "set", "crlup0", "up"]);
+  await ip(["-n", upstreamNs, "addr", "add", `${UPSTREAM}/30`, "dev", "up0"]);
+  await ip(["-n", upstreamNs, "link", "set", "up0", "up"]);
+  await ip(["-n", upstreamNs, "link", "set", "lo", "up"]);
+  await ip(["-n", upstreamNs, "route", "add", "default", "via", "10.203.9.1"]);
+  const child = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      upstreamNs,
+      process.execPath,
+      join(PROJECT_ROOT, "src/testing/upstream.mjs"),
+      UPSTREAM,
+      PROJECT_ROOT,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  upstream = child;
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`upstream exited ${code}`)));
+  });
 });
 after(async () => {
   await engine
     ?.docker(["compose", "--project-directory", join(dir, "app"), "-p", "gimg", "down", "-v", "-t", "1"])
     .catch(() => undefined);
+  upstream?.kill();
+  await ip(["netns", "del", upstreamNs]).catch(() => undefined);
   await engine?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -53,9 +104,10 @@ publish:
   - { service: web, port: 8080/tcp, host: 0.0.0.0:18080 }
 egress:
   - { from: agents, allow: [allowed.test:80] }
-# Nothing answers DNS in the sealed namespace: fail fast, so an allowed name gets its answer
-# (502, not a refusal) in time.
-dns: { upstreams: ["10.203.9.9:53"], timeout: 300ms, retries: 0 }
+# The test's upstream namespace stands in for the internet: its DNS server, and its address let
+# through the SSRF floor (it is private).
+dns: { upstreams: ["10.203.9.2:53"], timeout: 1s, retries: 1 }
+floor: { allow_ranges: [10.203.9.2/32] }
 gate:
   state_dir: ./.corral/gate
 audit:
@@ -122,7 +174,8 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
     `setTimeout(() => { console.log("timeout"); process.exit(0); }, 2000);`;
   const denied = await probe(proxyScript("http://denied.test/"));
   assert.match(denied, /^HTTP\/1\.1 403/, "a denied name is refused by the gate (the agent's HTTP_PROXY)");
-  const direct = await probe(connectScript("10.203.9.9", 80));
+  // The upstream itself answers the host: only the gate may reach it.
+  const direct = await probe(connectScript(UPSTREAM, 80));
   assert.doesNotMatch(direct, /open/, "no direct way out");
   // The declared flow to the database holds through the zone networks, by service name.
   assert.match(await probe(connectScript("db", 5432)), /open/);
@@ -131,28 +184,16 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
   // engine's DNS on first contact (no static map), so the agents' allowlist applies to it; an
   // unknown source would be refused (403) for every name.
   await compose(["up", "-d", "--no-recreate", "--scale", "agent=2"], 120_000);
+  const viaReplica = (index: string, url: string) =>
+    compose(["exec", "-T", "--index", index, "agent", "node", "-e", proxyScript(url)]);
   for (const index of ["1", "2"]) {
-    const allowed = await compose([
-      "exec",
-      "-T",
-      "--index",
-      index,
-      "agent",
-      "node",
-      "-e",
-      proxyScript("http://allowed.test/"),
-    ]);
-    assert.match(allowed, /^HTTP\/1\.1 (?!403)\d{3}/, `replica ${index} is identified: an allowed name is not refused`);
-    const refused = await compose([
-      "exec",
-      "-T",
-      "--index",
-      index,
-      "agent",
-      "node",
-      "-e",
-      proxyScript("http://denied.test/"),
-    ]);
+    const allowed = await viaReplica(index, "http://allowed.test/");
+    assert.match(
+      allowed,
+      /^HTTP\/1\.1 200/,
+      `replica ${index} is identified: the allowed name is served by the upstream`,
+    );
+    const refused = await viaReplica(index, "http://denied.test/");
     assert.match(refused, /^HTTP\/1\.1 403/, `replica ${index}: a denied name is still refused`);
   }
 });
@@ -269,8 +310,5 @@ test("verify --live: every cell as the policy says with the host rules, red with
 });
 
 async function runNft(netns: string, args: string[]): Promise<void> {
-  const { execFile } = await import("node:child_process");
-  await new Promise<void>((resolve, reject) =>
-    execFile("ip", ["netns", "exec", netns, "nft", ...args], (err) => (err ? reject(err) : resolve())),
-  );
+  await promisify(execFile)("ip", ["netns", "exec", netns, "nft", ...args]);
 }

@@ -41,6 +41,7 @@ import { readDeployment } from "../model/load.ts";
 import { loadPolicy, type Policy, parsePolicy } from "../policy/index.ts";
 import { runCli } from "../testing/cli.ts";
 import { type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
+import { ragflowDotenv } from "../testing/fixture-env.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
 import { fixture, PROJECT_ROOT, sharedSkip } from "../testing/shared.ts";
 import { standinDockerfile, standinOverride } from "../testing/standin.ts";
@@ -163,39 +164,7 @@ const STACKS: Stack[] = [
     dotenv: [
       "COMPOSE_PROFILES=elasticsearch,cpu,mysql,tei-cpu,kibana",
       "DOC_ENGINE=elasticsearch",
-      "STACK_VERSION=8.11.3",
-      "ES_PORT=1200",
-      "ELASTIC_PASSWORD=infini_rag_flow",
-      "KIBANA_PORT=6601",
-      "MEM_LIMIT=1073741824",
-      "MYSQL_PASSWORD=infini_rag_flow",
-      "EXPOSE_MYSQL_PORT=5455",
-      "MINIO_PORT=9000",
-      "MINIO_CONSOLE_PORT=9001",
-      "MINIO_USER=rag_flow",
-      "MINIO_PASSWORD=infini_rag_flow",
-      "REDIS_PORT=6379",
-      "REDIS_PASSWORD=infini_rag_flow",
-      "SVR_WEB_HTTP_PORT=80",
-      "SVR_WEB_HTTPS_PORT=443",
-      "SVR_HTTP_PORT=9380",
-      "ADMIN_SVR_HTTP_PORT=9381",
-      "SVR_MCP_PORT=9382",
-      "GO_HTTP_PORT=9384",
-      "GO_ADMIN_PORT=9383",
-      "RAGFLOW_IMAGE=infiniflow/ragflow:v0.20.5",
-      "TEI_IMAGE_CPU=ghcr.io/huggingface/text-embeddings-inference:cpu-1.8",
-      "TEI_MODEL=BAAI/bge-small-en-v1.5",
-      "TEI_PORT=6380",
-      "SANDBOX_EXECUTOR_MANAGER_IMAGE=infiniflow/sandbox-executor-manager:latest",
-      "SANDBOX_EXECUTOR_MANAGER_PORT=9385",
-      "SANDBOX_EXECUTOR_MANAGER_POOL_SIZE=3",
-      "SANDBOX_BASE_PYTHON_IMAGE=infiniflow/sandbox-base-python:latest",
-      "SANDBOX_BASE_NODEJS_IMAGE=infiniflow/sandbox-base-nodejs:latest",
-      "SANDBOX_MAX_MEMORY=256m",
-      "SANDBOX_TIMEOUT=10s",
-      "SANDBOX_ENABLE_SECCOMP=false",
-      "",
+      ragflowDotenv(),
     ].join("\n"),
   },
   {

@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, wri
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { after, test } from "node:test";
+import { ragflowDotenv } from "../../testing/fixture-env.ts";
 import { fixture, sharedSkip } from "../../testing/shared.ts";
 import { readCompose } from "./index.ts";
 import { diffShapes, shapeFromComposeConfig, shapeFromCorral } from "./reference-shape.ts";
@@ -85,44 +86,6 @@ const CASES: Record<string, Case> = {
   "ragflow/docker-compose.yml": { dotenv: ragflowDotenv() },
   "ragflow/docker-compose-base.yml": { dotenv: ragflowDotenv() },
 };
-
-function ragflowDotenv(): string {
-  return [
-    "STACK_VERSION=8.11.3",
-    "ES_PORT=1200",
-    "OS_PORT=1201",
-    "ELASTIC_PASSWORD=infini_rag_flow",
-    "OPENSEARCH_PASSWORD=infini_rag_flow_OS_01",
-    "KIBANA_PORT=6601",
-    "MEM_LIMIT=8073741824",
-    "INFINITY_THRIFT_PORT=23817",
-    "INFINITY_HTTP_PORT=23820",
-    "INFINITY_PSQL_PORT=5432",
-    "MYSQL_PASSWORD=infini_rag_flow",
-    "EXPOSE_MYSQL_PORT=5455",
-    "MINIO_PORT=9000",
-    "MINIO_CONSOLE_PORT=9001",
-    "MINIO_USER=rag_flow",
-    "MINIO_PASSWORD=infini_rag_flow",
-    "REDIS_PORT=6379",
-    "REDIS_PASSWORD=infini_rag_flow",
-    "SERENEDB_PORT=5433",
-    "SERENEDB_PASSWORD=infini_rag_flow",
-    "TEI_MODEL=BAAI/bge-small-en-v1.5",
-    "TEI_IMAGE_CPU=infiniflow/text-embeddings-inference:cpu-1.8",
-    "TEI_IMAGE_GPU=infiniflow/text-embeddings-inference:1.8",
-    "SVR_WEB_HTTP_PORT=80",
-    "SVR_WEB_HTTPS_PORT=443",
-    "SVR_HTTP_PORT=9380",
-    "ADMIN_SVR_HTTP_PORT=9381",
-    "SVR_MCP_PORT=9382",
-    "GO_HTTP_PORT=9384",
-    "GO_ADMIN_PORT=9383",
-    "RAGFLOW_IMAGE=infiniflow/ragflow:v0.22.1",
-    "TZ=Asia/Shanghai",
-    "",
-  ].join("\n");
-}
 
 function composeFiles(): string[] {
   const root = fixture("compose");
