@@ -120,6 +120,12 @@ async function live(
 ): Promise<number> {
   if (process.getuid?.() !== 0)
     throw new UsageError("verify --live enters the containers' network namespaces", "run it as root");
+  const link = values["outside-link"];
+  if (link !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/30$/.test(link))
+    throw new UsageError(
+      `--outside-link ${link} is not an IPv4 /30`,
+      "give a free /30, e.g. --outside-link 10.203.48.0/30",
+    );
   const { policy } = await loadPolicy(resolve(ctx.cwd, values.policy));
   const { deployment, project } = composeProject(files, values, ctx, {
     message: "verify --live probes a compose project",

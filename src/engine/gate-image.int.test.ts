@@ -13,6 +13,7 @@ import { runCli } from "../testing/cli.ts";
 import { compileOverlay, type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
 import { PROJECT_ROOT } from "../testing/shared.ts";
+import type { LiveResult } from "./verify-live.ts";
 
 const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar", "nft", "ip", "nsenter"] });
 let engine: Engine | undefined;
@@ -198,9 +199,8 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
   }
 });
 
-const verifyArgs = (format: string) => [
-  "verify",
-  "--live",
+// The project as the engine-facing commands name it.
+const projectArgs = () => [
   "--policy",
   "corral.yaml",
   "-f",
@@ -209,44 +209,17 @@ const verifyArgs = (format: string) => [
   "gimg",
   "--netns",
   engine!.netns,
-  "--format",
-  format,
 ];
+const verifyArgs = (format: string) => ["verify", "--live", ...projectArgs(), "--format", format];
 
 test("verify --live: every cell as the policy says with the host rules, red without them", { skip }, async () => {
   const e = engine!;
   const env = { DOCKER_HOST: e.host };
-  const enforced = await runCli(
-    [
-      "enforce",
-      "--policy",
-      "corral.yaml",
-      "-f",
-      "app/docker-compose.yml",
-      "--project",
-      "gimg",
-      "--netns",
-      e.netns,
-      "--once",
-    ],
-    { cwd: dir, env },
-  );
+  const enforced = await runCli(["enforce", ...projectArgs(), "--once"], { cwd: dir, env });
   assert.equal(enforced.code, 0, enforced.err);
 
   const green = await runCli(verifyArgs("json"), { cwd: dir, env });
-  const result = JSON.parse(green.out) as {
-    hostRules: string;
-    replicas: number;
-    cells: Array<{
-      kind: string;
-      from: string;
-      to: string;
-      port: number;
-      protocol: string;
-      expected: boolean;
-      observed: boolean;
-    }>;
-  };
+  const result = JSON.parse(green.out) as LiveResult;
   const wrong = result.cells.filter((c) => c.observed !== c.expected);
   assert.deepEqual(wrong, [], "every cell as the policy says");
   assert.equal(green.code, 0, green.err);

@@ -45,6 +45,7 @@ import { ragflowDotenv } from "../testing/fixture-env.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
 import { fixture, PROJECT_ROOT, sharedSkip } from "../testing/shared.ts";
 import { standinDockerfile, standinOverride } from "../testing/standin.ts";
+import type { LiveResult } from "./verify-live.ts";
 
 const run = promisify(execFile);
 const skip =
@@ -288,18 +289,7 @@ for (const stack of STACKS)
 
       const verifyStep = steps.find((s) => s[0] === "verify")!;
       const json = await cli([...asRun(verifyStep), "--format", "json"]);
-      const result = JSON.parse(json.out) as {
-        hostRules: string;
-        replicas: number;
-        cells: Array<{
-          from: string;
-          to: string;
-          port: number;
-          protocol: string;
-          expected: boolean;
-          observed: boolean;
-        }>;
-      };
+      const result = JSON.parse(json.out) as LiveResult;
       assert.deepEqual(
         result.cells.filter((c) => c.observed !== c.expected),
         [],

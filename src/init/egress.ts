@@ -47,12 +47,17 @@ export function egressNeeds(services: Service[]): EgressNeed[] {
         continue;
       }
       if (!URL_VARIABLE.test(e.name) || !e.value) continue;
-      const m = /^(https?):\/\/(?:[^@/\s]*@)?([A-Za-z0-9.-]+)(?::(\d{1,5}))?/.exec(e.value.trim());
-      if (!m) continue;
-      const host = m[2]!.toLowerCase();
+      let url: URL;
+      try {
+        url = new URL(e.value.trim());
+      } catch {
+        continue;
+      }
+      if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+      const host = url.hostname.toLowerCase();
       // A service of the stack, or the host itself, is a flow, not egress.
       if (names.has(host) || LOCAL.test(host) || !host.includes(".")) continue;
-      destinations.add(`${host}:${m[3] ?? (m[1] === "https" ? "443" : "80")}`);
+      destinations.add(`${host}:${url.port || (url.protocol === "https:" ? "443" : "80")}`);
       evidence.push({ text: `${e.name}${where(e)}`, pos: e.pos });
     }
     if (destinations.size > 0) out.push({ service: s.name, destinations: [...destinations].sort(), evidence });

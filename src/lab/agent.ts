@@ -2,9 +2,10 @@
 // inside a container's (via nsenter, so the image needs no tools):
 //   node agent.ts listen '<json ports>'   answers TCP connects and UDP datagrams on every port
 //   node agent.ts probe                   reads [{id,host,port,protocol}] on stdin, prints results
-// Kept dependency-free so it starts fast in each namespace.
+// Kept small (node's own modules and dns-packet) so it starts fast in each namespace.
 import { createSocket } from "node:dgram";
 import { createConnection, createServer } from "node:net";
+import dnsPacket from "dns-packet";
 
 interface Port {
   port: number;
@@ -32,7 +33,12 @@ interface Result {
   status?: number;
 }
 
-const DNS_QUERY = Buffer.from("c0a50100000100000000000006636f7272616c07696e76616c69640000010001", "hex");
+const DNS_QUERY = dnsPacket.encode({
+  type: "query",
+  id: 0xc0a5,
+  flags: dnsPacket.RECURSION_DESIRED,
+  questions: [{ type: "A", name: "corral.invalid" }],
+});
 const TIMEOUT_MS = Number(process.env.CORRAL_PROBE_TIMEOUT_MS ?? 400);
 
 async function listen(ports: Port[]): Promise<void> {

@@ -1,6 +1,6 @@
 // Where ../shared (fixtures and upstream schemas) lives, for tests that read it in place.
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -34,4 +34,17 @@ export function schemaPath(name: string): string {
   const dir = sharedDir();
   if (!dir) throw new Error("../shared is not present");
   return join(dir, "schemas", name);
+}
+
+/** Every compose file under the fixtures' compose folder, relative to it, in a stable order. */
+export function composeFixtureFiles(): string[] {
+  const root = fixture("compose");
+  const walk = (d: string): string[] =>
+    readdirSync(d)
+      .sort()
+      .flatMap((f) => {
+        const p = join(d, f);
+        return statSync(p).isDirectory() ? walk(p) : /\.ya?ml$/.test(f) ? [p] : [];
+      });
+  return walk(root).map((p) => relative(root, p));
 }

@@ -2,11 +2,11 @@
 // Every shared compose fixture reads without throwing, and its topology matches the reviewed
 // golden summary. Regenerate with CORRAL_UPDATE_GOLDEN=1, then review the diff by hand.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { fixture, sharedSkip } from "../../testing/shared.ts";
+import { composeFixtureFiles, fixture, sharedSkip } from "../../testing/shared.ts";
 import { InputError } from "../errors.ts";
 import type { Deployment } from "../types.ts";
 import { readCompose } from "./index.ts";
@@ -18,18 +18,6 @@ const goldenPath = join(dirname(fileURLToPath(import.meta.url)), "fixtures.golde
 const REQUIRED_ENV: Record<string, Record<string, string>> = {
   "mem0/docker-compose.yaml": { POSTGRES_PASSWORD: "fixture-password" },
 };
-
-function composeFiles(): string[] {
-  const root = fixture("compose");
-  const walk = (d: string): string[] =>
-    readdirSync(d)
-      .sort()
-      .flatMap((f) => {
-        const p = join(d, f);
-        return statSync(p).isDirectory() ? walk(p) : /\.ya?ml$/.test(f) ? [p] : [];
-      });
-  return walk(root).map((p) => relative(root, p));
-}
 
 function summary(all: Deployment, byDefault: Deployment) {
   return {
@@ -59,7 +47,7 @@ function summary(all: Deployment, byDefault: Deployment) {
 }
 
 test("all 14 shared compose fixtures read and match the golden summary", { skip }, () => {
-  const files = composeFiles();
+  const files = composeFixtureFiles();
   assert.equal(files.length, 14, `expected 14 compose fixtures, found ${files.join(", ")}`);
   const got: Record<string, unknown> = {};
   for (const f of files) {

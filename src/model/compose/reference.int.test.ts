@@ -8,12 +8,12 @@
 // a reader bug and is fixed, so a new one fails here until it is fixed or argued for.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { ragflowDotenv } from "../../testing/fixture-env.ts";
-import { fixture, sharedSkip } from "../../testing/shared.ts";
+import { composeFixtureFiles, fixture, sharedSkip } from "../../testing/shared.ts";
 import { readCompose } from "./index.ts";
 import { diffShapes, shapeFromComposeConfig, shapeFromCorral } from "./reference-shape.ts";
 
@@ -87,18 +87,6 @@ const CASES: Record<string, Case> = {
   "ragflow/docker-compose-base.yml": { dotenv: ragflowDotenv() },
 };
 
-function composeFiles(): string[] {
-  const root = fixture("compose");
-  const walk = (d: string): string[] =>
-    readdirSync(d)
-      .sort()
-      .flatMap((f) => {
-        const p = join(d, f);
-        return statSync(p).isDirectory() ? walk(p) : /\.ya?ml$/.test(f) ? [p] : [];
-      });
-  return walk(root).map((p) => relative(root, p));
-}
-
 const scratch = skip ? "" : mkdtempSync(join(tmpdir(), "corral-reference-"));
 after(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -141,7 +129,7 @@ function composeConfig(
   return JSON.parse(r.stdout) as unknown;
 }
 
-const files = skip ? [] : composeFiles();
+const files = skip ? [] : composeFixtureFiles();
 
 test("every case names a shared fixture, and all 14 are there", { skip }, () => {
   for (const f of Object.keys(CASES)) assert.ok(files.includes(f), `case for ${f}, which is not a fixture`);
