@@ -15,15 +15,20 @@ export interface LiveMembers {
   unknown: string[];
 }
 
-export function liveMembers(plan: Plan, containers: readonly ContainerSummary[]): LiveMembers {
+/** The plan network whose subnet holds an address (the overlay pins the subnets). */
+export function networkLocator(plan: Plan): (ip: string) => string | undefined {
   const ranges = plan.networks.map((n) => {
     const c = parseCidr(n.subnet);
     return { key: n.key, first: c.base, last: c.base + 2 ** (32 - c.prefix) - 1 };
   });
-  const networkOf = (ip: string) => {
+  return (ip) => {
     const v = ipToNum(ip);
     return ranges.find((r) => v >= r.first && v <= r.last)?.key;
   };
+}
+
+export function liveMembers(plan: Plan, containers: readonly ContainerSummary[]): LiveMembers {
+  const networkOf = networkLocator(plan);
   const planned = new Map(plan.attachments.map((a) => [`${a.service}@${a.network}`, a.home]));
   const attachments: Attachment[] = [];
   const unknown = new Set<string>();

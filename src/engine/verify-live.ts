@@ -7,7 +7,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { ipToNum, numToIp, parseCidr } from "../compile/addr.ts";
+import { numToIp, parseCidr } from "../compile/addr.ts";
 import { corralTableDigest } from "../compile/nft-apply.ts";
 import { buildPlan, type Plan } from "../compile/plan.ts";
 import { type MatrixSummary, summarize } from "../lab/matrix.ts";
@@ -15,7 +15,7 @@ import type { Deployment } from "../model/types.ts";
 import type { Policy } from "../policy/index.ts";
 import type { DockerClient } from "./docker-api.ts";
 import { type LiveCell, type LiveProbe, type LiveReplica, liveCells } from "./live-cells.ts";
-import { SERVICE_LABEL } from "./members.ts";
+import { networkLocator, SERVICE_LABEL } from "./members.ts";
 
 const run = promisify(execFile);
 const AGENT = fileURLToPath(new URL(`../lab/agent${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url));
@@ -54,10 +54,7 @@ export interface LiveResult {
 /** The project's running containers as replicas, placed on the plan's networks by subnet. */
 export async function liveReplicas(plan: Plan, client: DockerClient, project: string): Promise<LiveReplica[]> {
   const containers = await client.containers(project);
-  const ranges = plan.networks.map((n) => {
-    const c = parseCidr(n.subnet);
-    return { key: n.key, first: c.base, last: c.base + 2 ** (32 - c.prefix) - 1 };
-  });
+  const networkOf = networkLocator(plan);
   const perService = new Map<string, number>();
   for (const c of containers) {
     const s = c.Labels[SERVICE_LABEL];
@@ -71,8 +68,7 @@ export async function liveReplicas(plan: Plan, client: DockerClient, project: st
     if (!pid) continue;
     const addresses = Object.values(c.NetworkSettings?.Networks ?? {}).flatMap((n) => {
       if (!n.IPAddress) return [];
-      const v = ipToNum(n.IPAddress);
-      const network = ranges.find((r) => v >= r.first && v <= r.last)?.key ?? "(not Corral's)";
+      const network = networkOf(n.IPAddress) ?? "(not Corral's)";
       return [{ network, address: n.IPAddress, gateway: n.Gateway ?? "" }];
     });
     const n = c.Labels[NUMBER_LABEL] ?? c.Id.slice(0, 12);
