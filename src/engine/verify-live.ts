@@ -226,8 +226,10 @@ export async function verifyLive(policy: Policy, d: Deployment, o: LiveOptions):
     for (const c of cells) c.observed ??= false;
     // A probe lost on a busy machine looks like a block: open cells that answered nothing get a
     // second, slower try. A real block stays blocked.
+    // A CONNECT through the gate waits on the gate's upstream DNS: an allowed name whose lookup
+    // fails answers 502 only after the gate's own retries (seconds per upstream), so it gets longer.
     const retry = probes
-      .map((p, id) => ({ ...p, id, timeoutMs: 2000 }))
+      .map((p, id) => ({ ...p, id, timeoutMs: p.proxy ? 8000 : 2000 }))
       .filter((p) => cells[p.cell]!.expected && !cells[p.cell]!.observed);
     if (retry.length > 0) await observe(retry);
     o.signal?.throwIfAborted();
