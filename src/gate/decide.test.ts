@@ -39,8 +39,9 @@ const ip = (s: string) => ipaddr.parse(s);
 test("allow by exact name and port, with the rule and reason", () => {
   const d = decide(index, "celery", { name: "API.OpenAI.com.", port: 443 });
   assert.equal(d.verdict, "allow");
-  assert.deepEqual(d.rule, { id: "egress[0]", name: "agents-llm" });
-  assert.match(d.reason, /api\.openai\.com:443/);
+  assert.deepEqual(d.rule, { id: "egress:agents", name: "agents-llm" });
+  assert.equal(d.code, "listed");
+  assert.match(d.detail ?? "", /api\.openai\.com:443/);
   assert.equal(d.name, "api.openai.com");
 });
 
@@ -59,7 +60,8 @@ test("one-label and any-depth wildcards", () => {
 test("explicit deny wins over a wildcard allow", () => {
   const d = decide(index, "agent-7", { name: "blocked.googleapis.com", port: 443 });
   assert.equal(d.verdict, "deny");
-  assert.match(d.reason, /denied by 'blocked.googleapis.com'/);
+  assert.equal(d.code, "deny-listed");
+  assert.equal(d.detail, "'blocked.googleapis.com'");
 });
 
 test("zone globs expand to mapped services", () => {
@@ -81,7 +83,7 @@ test("IP literals in names are decided as addresses, in any notation", () => {
     assert.equal(d.verdict, "deny", n);
     assert.equal(d.rule.id, "floor", n);
   }
-  assert.match(decide(index, "celery", { name: "1.2.3.4.5", port: 443 }).reason, /malformed/);
+  assert.equal(decide(index, "celery", { name: "1.2.3.4.5", port: 443 }).code, "invalid-address");
 });
 
 test("unknown identity and identities without rules: default deny", () => {

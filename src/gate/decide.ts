@@ -1,8 +1,10 @@
-// The one place that decides. Pure: same index, identity, destination and grants → same
-// decision, and every decision names the rule and the reason (Smokescreen's ACL shape).
+// The one place that decides where a request may go. Pure: same index, identity, destination
+// and grants → same decision, and every decision names its rule and a reason code from a closed
+// set (Smokescreen's ACL shape), and says itself whether it may be remembered.
 import { addressMatches, type Destination, nameMatches, portMatches } from "../policy/destination.ts";
 import { hostForm } from "./names.ts";
 import type { CompiledRule, Mode, PolicyIndex } from "./policy-index.ts";
+import type { ReasonCode } from "./reason.ts";
 import { type Addr, floorVerdict } from "./ssrf.ts";
 
 export interface Target {
@@ -24,7 +26,9 @@ export interface Grant {
 export interface Decision {
   verdict: "allow" | "deny";
   mode: Mode;
-  reason: string;
+  code: ReasonCode;
+  /** what a person needs beyond the code: the entry that matched, the address, the limit */
+  detail?: string;
   rule: { id: string; name: string };
   /** report/learn: the policy would have denied this */
   wouldDeny?: boolean;
@@ -32,6 +36,11 @@ export interface Decision {
   approvable?: boolean;
   /** the normalised name the decision was made on */
   name?: string;
+  /**
+   * Made after the grants were consulted: an approval or the clock can change it, so nothing
+   * may remember it beyond this request. Every other decision is a function of the snapshot.
+   */
+  dependsOnGrants?: true;
 }
 
 export const DEFAULT_RULE = { id: "default", name: "default-deny" } as const;
@@ -49,9 +58,14 @@ function matches(d: Destination, name: string | undefined, ip: Addr | undefined,
   return ip !== undefined && addressMatches(d.host, ip);
 }
 
-function deny(reason: string, rule: Decision["rule"], mode: Mode = "enforce", extra: Partial<Decision> = {}): Decision {
-  return { verdict: "deny", mode, reason, rule, ...extra };
+function refuse(code: ReasonCode, detail: string | undefined, rule: Decision["rule"], name?: string): Decision {
+  const d: Decision = { verdict: "deny", mode: "enforce", code, rule };
+  if (detail !== undefined) d.detail = detail;
+  if (name !== undefined) d.name = name;
+  return d;
 }
+
+const ruleRef = (r: CompiledRule): Decision["rule"] => ({ id: r.id, name: r.name });
 
 export function decide(
   index: PolicyIndex,
@@ -63,40 +77,32 @@ export function decide(
   let ip = target.ip;
   if (target.name !== undefined) {
     const form = hostForm(target.name);
-    if (form.kind === "invalid") {
-      return deny(
-        form.literal ? `malformed address literal '${target.name}'` : `invalid host name '${target.name}'`,
-        DEFAULT_RULE,
-      );
-    }
+    if (form.kind === "invalid")
+      return refuse(form.literal ? "invalid-address" : "invalid-name", `'${target.name}'`, DEFAULT_RULE);
     if (form.kind === "ip") ip = form.addr;
     else name = form.name;
   }
-  if (target.port !== undefined && (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535)) {
-    return deny(`invalid port ${target.port}`, DEFAULT_RULE, "enforce", { name });
-  }
+  if (target.port !== undefined && (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535))
+    return refuse("invalid-port", String(target.port), DEFAULT_RULE, name);
   if (ip) {
     const floor = floorVerdict(index.floor, ip, target.port);
-    if (floor) return deny(`ssrf floor: ${floor}`, FLOOR_RULE, "enforce", { name });
+    if (floor) return refuse("floor", floor, FLOOR_RULE, name);
   }
-  if (identity === undefined) return deny("unknown client: no identity matched", DEFAULT_RULE, "enforce", { name });
+  if (identity === undefined) return refuse("identity-unknown", undefined, DEFAULT_RULE, name);
   const rules: readonly CompiledRule[] = index.rules.get(identity) ?? [];
-  if (rules.length === 0) return deny(`no egress rule for '${identity}'`, DEFAULT_RULE, "enforce", { name });
+  if (rules.length === 0) return refuse("no-rule", `'${identity}'`, DEFAULT_RULE, name);
 
   for (const rule of rules) {
     const hit = rule.deny.find((d) => matches(d, name, ip, target.port));
-    if (hit) return softDeny(rule, `denied by '${hit.raw}'`, name);
+    if (hit) return denyListed(rule, `'${hit.raw}'`, name);
   }
   for (const rule of rules) {
     const hit = rule.allow.find((d) => matches(d, name, ip, target.port));
     if (hit)
-      return {
-        verdict: "allow",
-        mode: rule.mode,
-        reason: `allowed by '${hit.raw}'`,
-        rule: { id: rule.id, name: rule.name },
+      return withName(
+        { verdict: "allow", mode: rule.mode, code: "listed", detail: `'${hit.raw}'`, rule: ruleRef(rule) },
         name,
-      };
+      );
   }
   const now = ctx.now ?? 0;
   const ipText = ip?.toString();
@@ -108,46 +114,57 @@ export function decide(
       ((g.name !== undefined && g.name === name) || (g.ip !== undefined && g.ip === ipText)),
   );
   if (grant)
-    return { verdict: "allow", mode: "enforce", reason: "allowed by an approved request", rule: GRANT_RULE, name };
+    return withName(
+      { verdict: "allow", mode: "enforce", code: "grant", rule: GRANT_RULE, dependsOnGrants: true },
+      name,
+    );
   // No rule names the destination: the most permissive mode among the identity's rules decides
   // whether that is a denial, a logged "would deny", or a destination to learn.
   const learn = rules.find((r) => r.mode === "learn");
   if (learn)
-    return {
-      verdict: "allow",
-      mode: "learn",
-      reason: "learn mode: recorded",
-      rule: { id: learn.id, name: learn.name },
-      wouldDeny: true,
+    return withName(
+      { verdict: "allow", mode: "learn", code: "learn", rule: ruleRef(learn), wouldDeny: true, dependsOnGrants: true },
       name,
-    };
+    );
   const report = rules.find((r) => r.mode === "report");
   if (report)
-    return {
-      verdict: "allow",
-      mode: "report",
-      reason: "report mode: would deny (not in allow list)",
-      rule: { id: report.id, name: report.name },
-      wouldDeny: true,
+    return withName(
+      {
+        verdict: "allow",
+        mode: "report",
+        code: "report",
+        detail: "not in allow list",
+        rule: ruleRef(report),
+        wouldDeny: true,
+        dependsOnGrants: true,
+      },
       name,
-    };
+    );
   const ask = rules.find((r) => r.approval === "ask");
-  const last = rules[rules.length - 1]!;
-  return deny("not in allow list", ask ? { id: ask.id, name: ask.name } : { id: last.id, name: last.name }, "enforce", {
-    approvable: ask !== undefined,
-    name,
-  });
+  const d = refuse("unlisted", undefined, ruleRef(ask ?? rules[rules.length - 1]!), name);
+  d.dependsOnGrants = true;
+  if (ask) d.approvable = true;
+  return d;
 }
 
-function softDeny(rule: CompiledRule, reason: string, name: string | undefined): Decision {
-  if (rule.mode === "enforce")
-    return deny(reason, { id: rule.id, name: rule.name }, "enforce", { name, approvable: rule.approval === "ask" });
-  return {
-    verdict: "allow",
-    mode: rule.mode,
-    reason: `${rule.mode} mode: would deny (${reason})`,
-    rule: { id: rule.id, name: rule.name },
-    wouldDeny: true,
+function withName(d: Decision, name: string | undefined): Decision {
+  if (name !== undefined) d.name = name;
+  return d;
+}
+
+function denyListed(rule: CompiledRule, entry: string, name: string | undefined): Decision {
+  // Not approvable even under `approval: ask`: a grant is consulted after the deny entries, so
+  // approving it would change nothing.
+  if (rule.mode === "enforce") return refuse("deny-listed", entry, ruleRef(rule), name);
+  return withName(
+    {
+      verdict: "allow",
+      mode: rule.mode,
+      code: rule.mode,
+      detail: `denied by ${entry}`,
+      rule: ruleRef(rule),
+      wouldDeny: true,
+    },
     name,
-  };
+  );
 }

@@ -1,9 +1,21 @@
-// What the gate tells the rest of the world: every decision and every alert, on one bus. The
-// log, the metrics, the anomaly detector, the /events stream and (later) the audit log all
-// listen here; transports only publish.
+// What the gate tells the rest of the world: every request's end and every alert, on one bus.
+// The log, the metrics, the anomaly detector, learn, approvals, the /events stream and the
+// audit log are subscribers; transports only publish.
 import { EventEmitter } from "node:events";
 import type { Decision } from "./decide.ts";
 
+/**
+ * What became of a request: served ("success"), refused by a decision ("denied"), or allowed
+ * and then not served because something beyond the gate failed: an upstream resolver, a dial,
+ * a timeout ("failure"). A failure is never a denial: it does not feed deny alerts.
+ */
+export type Outcome = "success" | "denied" | "failure";
+
+/**
+ * One request (a DNS query, a CONNECT tunnel, a forwarded HTTP request), published once, when
+ * it ends: the canonical log line, the metrics, the detector, the audit record and the
+ * dashboard's stream are all made from this one event.
+ */
 export interface DecisionEvent {
   time: number;
   transport: "dns" | "connect" | "http";
@@ -13,9 +25,24 @@ export interface DecisionEvent {
   ip?: string;
   port?: number;
   decision: Decision;
+  outcome: Outcome;
+  /** the HTTP status the client got (CONNECT: 200 once the tunnel was set up) */
+  status?: number;
+  /** DNS: the response code the client got */
+  rcode?: string;
+  /** client → upstream and upstream → client bytes relayed (proxy) */
+  bytesUp?: number;
+  bytesDown?: number;
+  /** from the request to its decision (resolution included) */
   latencyMs: number;
+  /** from the request to its end: a tunnel's whole life */
+  durationMs: number;
+  /** what failed, for outcome "failure" (and what a denied tunnel was cut for) */
+  error?: string;
   /** DNS: the upstream said the name does not exist */
   nxdomain?: boolean;
+  /** DNS: answers taken out because they point inside the floor */
+  droppedAnswers?: readonly string[];
   /** set when an approval request was opened for this denial */
   approvalId?: string;
   /** the run whose ephemeral token made the request (identity is then the token's parent) */
@@ -31,15 +58,6 @@ export interface Alert {
   threshold: number;
 }
 
-export interface TunnelEvent {
-  time: number;
-  identity: string | undefined;
-  destination: string;
-  bytesUp: number;
-  bytesDown: number;
-  durationMs: number;
-}
-
 /** The audit sink's shape (src/audit), accepted without importing it. */
 export interface AuditSink {
   record(
@@ -51,9 +69,11 @@ export interface AuditSink {
 }
 
 interface BusEvents {
+  /** a request ended; `times` identical ones (DNS repeats answered together) */
+  request: [DecisionEvent, number];
+  /** the same, once per request: what the dashboard's stream follows */
   decision: [DecisionEvent];
   alert: [Alert];
-  tunnel: [TunnelEvent];
   policy: [{ time: number; ok: boolean; hash?: string; error?: string }];
   approval: [{ time: number; id: string; status: string; actor: string; identity: string; destination: string }];
 }

@@ -9,12 +9,14 @@ import { normalizeHostname } from "../policy/destination.ts";
 import { parsePolicy } from "../policy/load.ts";
 import type { GateContext } from "./context.ts";
 import { decide } from "./decide.ts";
+import { decideHostHeader } from "./decide-request.ts";
 import { handleQuery } from "./dns/server.ts";
 import { buildIndex, type PolicyIndex } from "./policy-index.ts";
 import { BodyReader } from "./proxy/body.ts";
 import { headEnd, parseRequestHead, requestFraming } from "./proxy/http-head.ts";
 import { interpretRequest } from "./proxy/request.ts";
 import { parseClientHello } from "./proxy/tls-sni.ts";
+import { reasonText } from "./reason.ts";
 import { floorVerdict, parseIpLiteral } from "./ssrf.ts";
 
 export const FUZZ_POLICY = `version: 1
@@ -166,6 +168,7 @@ export function checkHttpHead(index: PolicyIndex, raw: Buffer): void {
   if ("error" in head) return;
   const req = interpretRequest(head);
   if (req.kind === "error") return;
+  if (req.kind === "forward" && decideHostHeader(req.hostHeader, req)) return;
   const d = decide(index, "agent", { name: req.host, port: req.port });
   if (d.verdict !== "allow") return;
   const literal = parseIpLiteral(req.host);
@@ -174,7 +177,7 @@ export function checkHttpHead(index: PolicyIndex, raw: Buffer): void {
     throw new Error(`allowed an address no rule names: ${req.host}`);
   }
   const name = normalizeHostname(req.host);
-  if (!name || !nameAllowed(name, req.port)) throw new Error(`allowed ${req.host}:${req.port} (${d.reason})`);
+  if (!name || !nameAllowed(name, req.port)) throw new Error(`allowed ${req.host}:${req.port} (${reasonText(d)})`);
   if (req.kind === "forward") {
     // What goes upstream must read back as exactly one request for the same host.
     const end = headEnd(Buffer.concat([req.out]));

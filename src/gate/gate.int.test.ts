@@ -227,7 +227,8 @@ ${extra}`;
       await waitFor("the gate to see the held connections close", () => tight.gate.openConnections === 0);
       const limited = await rawRequest(tight.proxyPort, get("allowed.test"));
       assert.equal(limited.status, 429);
-      assert.match(limited.text, /request rate limit/);
+      assert.match(limited.text, /request rate/);
+      assert.match(limited.text, /X-Corral-Rule: limits/i);
       clock += 500;
       assert.equal(
         (await rawRequest(tight.proxyPort, get("allowed.test"))).status,
@@ -373,7 +374,7 @@ ${extra}`;
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(
         metrics,
-        /corral_gate_decisions_total\{identity="agent",verdict="allow",rule="egress\[0\]",transport="http"\} 1/,
+        /corral_gate_decisions_total\{identity="agent",verdict="allow",outcome="success",rule="egress:agent",reason="listed",transport="http"\} 1/,
       );
       assert.match(metrics, /corral_gate_decisions_total\{identity="agent",verdict="deny"/);
       assert.match(metrics, /corral_gate_decision_seconds_bucket/);

@@ -23,14 +23,22 @@ import { EphemeralIdentities } from "./ephemeral.ts";
 import { type Alert, type AuditSink, type DecisionEvent, EventBus } from "./events.ts";
 import { LearnStore } from "./learn.ts";
 import { limitsFrom } from "./limits.ts";
-import { alertFields, createLogger, logDecision, tunnelFields } from "./log.ts";
+import { alertFields, createLogger } from "./log.ts";
 import { GateMetrics } from "./metrics.ts";
-import { hostForm } from "./names.ts";
 import { diffSummary, policyDiff } from "./policy-diff.ts";
 import { buildIndex } from "./policy-index.ts";
 import { ProxyServer } from "./proxy/server.ts";
 import { mergeServiceMaps } from "./service-map.ts";
 import type { Floor } from "./ssrf.ts";
+import {
+  approvalsSubscriber,
+  auditSubscriber,
+  detectorSubscriber,
+  learnSubscriber,
+  logSubscriber,
+  metricsSubscriber,
+  streamSubscriber,
+} from "./subscribers.ts";
 
 export interface ListenAddr {
   host: string;
@@ -174,6 +182,7 @@ export class Gate {
       },
     };
     this.approvals.onChange = () => this.changed();
+    this.subscribe();
   }
 
   private buildSnapshot(loaded: LoadedPolicy): Snapshot {
@@ -232,10 +241,6 @@ export class Gate {
       const bytesUp = this.metrics.bytes.labels({ direction: "up" });
       const bytesDown = this.metrics.bytes.labels({ direction: "down" });
       this.proxy = new ProxyServer(this.ctx, {
-        tunnel: (t) => {
-          this.logger.info(tunnelFields(t), `tunnel closed ${t.destination}`);
-          this.bus.emit("tunnel", t);
-        },
         connections: (d) => this.metrics.connections.inc(d),
         tunnels: (d) => this.metrics.tunnels.inc(d),
         bytes: (dir, n) => (dir === "up" ? bytesUp : bytesDown).inc(n),
@@ -412,54 +417,27 @@ export class Gate {
   }
 
   private publish(ev: DecisionEvent, times = 1): void {
-    const d = ev.decision;
-    if (d.approvable && d.verdict === "deny" && ev.identity !== undefined && ev.transport !== "dns") {
-      // An address literal (`CONNECT 127.0.0.1:9`) arrives as ev.name with no d.name: the grant
-      // must name that address, in the form decide() compares (ipaddr's toString).
-      let ip = ev.ip;
-      if (d.name === undefined && ip === undefined && ev.name !== undefined) {
-        const f = hostForm(ev.name);
-        if (f.kind === "ip") ip = f.addr.toString();
-      }
-      ev.approvalId = this.approvals.request(ev.identity, { name: d.name, ip, port: ev.port }, ev.time);
-    }
-    if (d.mode === "learn" && d.verdict === "allow" && ev.identity !== undefined) {
-      // DNS names are kept without a port; suggest drops them where the proxy saw the port.
-      for (let i = 0; i < times; i++)
-        this.learn.record(ev.identity, d.name ?? ev.ip ?? ev.name ?? "?", ev.transport === "dns" ? undefined : ev.port);
-    }
-    logDecision(this.logger, ev, times);
-    this.metrics.decision(ev, times);
-    for (let i = 0; i < times; i++) this.bus.emit("decision", ev);
-    if (this.audits) for (let i = 0; i < times; i++) this.auditDecision(ev);
-    if (ev.identity === undefined) return;
-    const observation = {
-      time: ev.time,
-      identity: ev.identity,
-      verdict: d.verdict,
-      destination: ev.transport === "dns" ? undefined : (d.name ?? ev.ip ?? ev.name),
-      port: ev.port,
-      dns: ev.transport === "dns" && d.verdict === "allow" ? { nxdomain: ev.nxdomain === true } : undefined,
-    };
-    for (let i = 0; i < times; i++) for (const a of this.detector.observe(observation)) this.alert(a);
+    this.bus.emit("request", ev, times);
   }
 
-  private auditDecision(ev: DecisionEvent): void {
-    const d = ev.decision;
-    const data: Record<string, unknown> = {
-      decision: d.mode !== "enforce" && d.wouldDeny ? "report" : d.verdict,
-      host: d.name ?? ev.name ?? ev.ip ?? "?",
-      port: ev.port ?? null,
-      protocol: ev.transport,
-      rule: d.rule.name,
-      reason: d.reason,
-    };
-    if (ev.ip !== undefined) data.ip = ev.ip;
-    if (ev.run !== undefined) data.run = ev.run;
-    if (ev.approvalId !== undefined) data.approval = ev.approvalId;
-    const actor = { identity: ev.identity ?? "unknown", ip: ev.sourceIp };
-    // Allowed decisions resolve when their aggregate minute is written: never awaited here.
-    this.auditRecord("gate.decision", actor, data);
+  /** The fan-out of every request's end (subscribers.ts), in the order it must run. */
+  private subscribe(): void {
+    const listeners = [
+      approvalsSubscriber(this.approvals),
+      learnSubscriber(this.learn),
+      logSubscriber(this.logger),
+      metricsSubscriber(this.metrics),
+      auditSubscriber(
+        () => this.audits,
+        (actor, data) => this.auditRecord("gate.decision", actor, data),
+      ),
+      detectorSubscriber(
+        () => this.detector,
+        (a) => this.alert(a),
+      ),
+      streamSubscriber(this.bus),
+    ];
+    for (const l of listeners) this.bus.on("request", l);
   }
 
   private alert(a: Alert): void {

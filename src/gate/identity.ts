@@ -35,10 +35,6 @@ function tokenIdentity(index: PolicyIndex, token: string): string | undefined {
   return undefined;
 }
 
-// Source address → caller, per policy index: the same few clients ask again and again.
-const bySource = new WeakMap<PolicyIndex, Map<string, Caller>>();
-const BY_SOURCE_MAX = 10_000;
-
 export function resolveCaller(index: PolicyIndex, sourceIp: string, proxyAuthorization?: string): Caller {
   const token = tokenFromHeader(proxyAuthorization);
   if (token !== undefined) {
@@ -50,16 +46,11 @@ export function resolveCaller(index: PolicyIndex, sourceIp: string, proxyAuthori
     // A wrong token is not silently downgraded to the source identity.
     return { identity: undefined, via: "none" };
   }
-  let memo = bySource.get(index);
-  if (!memo) {
-    memo = new Map();
-    bySource.set(index, memo);
-  }
-  const known = memo.get(sourceIp);
+  // The same few clients ask again and again.
+  const known = index.cache.callers.get(sourceIp);
   if (known) return known;
   const caller = callerBySource(index, sourceIp);
-  if (memo.size >= BY_SOURCE_MAX) memo.clear();
-  memo.set(sourceIp, caller);
+  index.cache.callers.set(sourceIp, caller);
   return caller;
 }
 

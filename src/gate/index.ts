@@ -3,7 +3,7 @@ export { type Decision, decide, type Grant, type Target } from "./decide.ts";
 export { type DetectConfig, Detector, type Observation } from "./detect.ts";
 export { Resolver } from "./dns/resolver.ts";
 export { answerQuery, handleQuery, startDnsServer } from "./dns/server.ts";
-export { type Alert, type AuditSink, type DecisionEvent, EventBus, type TunnelEvent } from "./events.ts";
+export { type Alert, type AuditSink, type DecisionEvent, EventBus, type Outcome } from "./events.ts";
 export { Gate, type GateOptions, parseListen } from "./gate.ts";
 export { resolveCaller, tokenFromHeader } from "./identity.ts";
 export { readLearned } from "./learn.ts";

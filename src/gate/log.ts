@@ -1,6 +1,8 @@
-// One canonical JSON line per decision, in Elastic Common Schema field names, via pino.
+// One canonical JSON line per request (DNS query, tunnel, forwarded request), written when it
+// ends, in Elastic Common Schema field names, via pino.
 import pino, { type DestinationStream, type Logger } from "pino";
-import type { Alert, DecisionEvent, TunnelEvent } from "./events.ts";
+import type { Alert, DecisionEvent } from "./events.ts";
+import { reasonText } from "./reason.ts";
 
 export function createLogger(dest?: DestinationStream | string, level = "info"): Logger {
   // Decision lines are batched into ≥4 KiB writes (up to sonic-boom's 16 KiB maxWrite) and
@@ -22,40 +24,63 @@ export function createLogger(dest?: DestinationStream | string, level = "info"):
     }, 250).unref();
     stream = boom;
   } else stream = dest;
-  return pino(
-    {
-      level,
-      base: undefined,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      messageKey: "message",
-      formatters: { level: (label) => ({ "log.level": label }) },
-    },
-    stream,
-  );
+  return pino(loggerOptions(level), stream);
 }
 
-/** ECS fields for one decision. */
+/** The gate's pino settings (ECS level and message keys, ISO time). */
+export function loggerOptions(level = "info"): pino.LoggerOptions {
+  return {
+    level,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    messageKey: "message",
+    formatters: { level: (label) => ({ "log.level": label }) },
+  };
+}
+
+/** The ECS outcome of a request: a denial is a failure from the requester's side. */
+const ecsOutcome = (ev: DecisionEvent): string => (ev.outcome === "success" ? "success" : "failure");
+
+/** The canonical line's message: what was decided, on what, why, and what failed. */
+export function decisionMessage(ev: DecisionEvent): string {
+  const where = `${ev.name ?? ev.ip ?? ""}${ev.port ? `:${ev.port}` : ""}`;
+  const failed = ev.error !== undefined ? `; ${ev.outcome === "failure" ? "failed" : "cut"}: ${ev.error}` : "";
+  return `${ev.decision.verdict} ${where} ${reasonText(ev.decision)}${failed}`;
+}
+
+/**
+ * ECS fields of one request's canonical line, in the order pino writes them (decisionLine
+ * below builds the same bytes by hand; log.test.ts holds them equal).
+ */
 export function decisionFields(ev: DecisionEvent): Record<string, unknown> {
   const d = ev.decision;
   const fields: Record<string, unknown> = {
     "event.kind": "event",
     "event.category": "network",
     "event.action": `gate-${ev.transport}`,
-    "event.outcome": d.verdict === "allow" ? "success" : "failure",
-    "event.duration": Math.round(ev.latencyMs * 1e6),
+    "event.duration": Math.round(ev.durationMs * 1e6),
     "source.ip": ev.sourceIp,
+    "corral.identity": ev.identity ?? null,
+    "event.outcome": ecsOutcome(ev),
+    "corral.outcome": ev.outcome,
     "rule.id": d.rule.id,
     "rule.name": d.rule.name,
-    "corral.identity": ev.identity ?? null,
     "corral.verdict": d.verdict,
-    "corral.reason": d.reason,
+    "corral.reason_code": d.code,
+    "corral.reason": reasonText(d),
     "corral.mode": d.mode,
   };
+  if (d.wouldDeny) fields["corral.would_deny"] = true;
+  fields["corral.decision_ms"] = Math.round(ev.latencyMs * 1000) / 1000;
   if (ev.name !== undefined) fields["destination.domain"] = ev.name;
   if (ev.ip !== undefined) fields["destination.ip"] = ev.ip;
   if (ev.port !== undefined) fields["destination.port"] = ev.port;
-  if (d.wouldDeny) fields["corral.would_deny"] = true;
-  if (ev.nxdomain) fields["dns.response_code"] = "NXDOMAIN";
+  if (ev.status !== undefined) fields["http.response.status_code"] = ev.status;
+  if (ev.rcode !== undefined) fields["dns.response_code"] = ev.rcode;
+  if (ev.bytesUp !== undefined) fields["source.bytes"] = ev.bytesUp;
+  if (ev.bytesDown !== undefined) fields["destination.bytes"] = ev.bytesDown;
+  if (ev.error !== undefined) fields["error.message"] = ev.error;
+  if (ev.droppedAnswers?.length) fields["corral.dns.dropped"] = ev.droppedAnswers;
   if (ev.approvalId) fields["corral.approval_id"] = ev.approvalId;
   if (ev.run !== undefined) fields["corral.run"] = ev.run;
   return fields;
@@ -68,18 +93,6 @@ export function alertFields(a: Alert): Record<string, unknown> {
     "corral.identity": a.identity,
     "corral.alert.value": a.value,
     "corral.alert.threshold": a.threshold,
-  };
-}
-
-export function tunnelFields(t: TunnelEvent): Record<string, unknown> {
-  return {
-    "event.kind": "event",
-    "event.action": "gate-tunnel-closed",
-    "corral.identity": t.identity ?? null,
-    "destination.address": t.destination,
-    "source.bytes": t.bytesUp,
-    "destination.bytes": t.bytesDown,
-    "event.duration": Math.round(t.durationMs * 1e6),
   };
 }
 
@@ -103,37 +116,42 @@ function isoTime(ms: number): string {
   return isoText;
 }
 
-/** The part of the line that depends only on the decision object (decisions may be memoised). */
+/** The part of the line that depends only on the decision object (decisions may be remembered). */
 const decisionPart = new WeakMap<object, string>();
 function decisionText(d: DecisionEvent["decision"]): string {
   let t = decisionPart.get(d);
   if (t === undefined) {
     t =
-      `,"event.outcome":${d.verdict === "allow" ? '"success"' : '"failure"'}` +
       `,"rule.id":${str(d.rule.id)},"rule.name":${str(d.rule.name)}` +
-      `,"corral.verdict":"${d.verdict}","corral.reason":${str(d.reason)},"corral.mode":${str(d.mode)}` +
+      `,"corral.verdict":"${d.verdict}","corral.reason_code":"${d.code}","corral.reason":${str(reasonText(d))}` +
+      `,"corral.mode":${str(d.mode)}` +
       (d.wouldDeny ? ',"corral.would_deny":true' : "");
     decisionPart.set(d, t);
   }
   return t;
 }
 
-/** One decision as the JSON line pino would write for `logger.info(decisionFields(ev), message)`. */
+/** One request's line, byte for byte what pino writes for `logger.info(decisionFields(ev), decisionMessage(ev))`. */
 export function decisionLine(ev: DecisionEvent, now = Date.now()): string {
-  const d = ev.decision;
-  const where = `${ev.name ?? ev.ip ?? ""}${ev.port ? `:${ev.port}` : ""}`;
   let line =
     `{"log.level":"info","time":"${isoTime(now)}","event.kind":"event","event.category":"network"` +
-    `,"event.action":"gate-${ev.transport}","event.duration":${Math.round(ev.latencyMs * 1e6)}` +
+    `,"event.action":"gate-${ev.transport}","event.duration":${Math.round(ev.durationMs * 1e6)}` +
     `,"source.ip":${str(ev.sourceIp)},"corral.identity":${ev.identity === undefined ? "null" : str(ev.identity)}` +
-    decisionText(d);
+    `,"event.outcome":"${ecsOutcome(ev)}","corral.outcome":"${ev.outcome}"` +
+    decisionText(ev.decision) +
+    `,"corral.decision_ms":${Math.round(ev.latencyMs * 1000) / 1000}`;
   if (ev.name !== undefined) line += `,"destination.domain":${str(ev.name)}`;
   if (ev.ip !== undefined) line += `,"destination.ip":${str(ev.ip)}`;
   if (ev.port !== undefined) line += `,"destination.port":${ev.port}`;
-  if (ev.nxdomain) line += ',"dns.response_code":"NXDOMAIN"';
+  if (ev.status !== undefined) line += `,"http.response.status_code":${ev.status}`;
+  if (ev.rcode !== undefined) line += `,"dns.response_code":${str(ev.rcode)}`;
+  if (ev.bytesUp !== undefined) line += `,"source.bytes":${ev.bytesUp}`;
+  if (ev.bytesDown !== undefined) line += `,"destination.bytes":${ev.bytesDown}`;
+  if (ev.error !== undefined) line += `,"error.message":${str(ev.error)}`;
+  if (ev.droppedAnswers?.length) line += `,"corral.dns.dropped":${JSON.stringify(ev.droppedAnswers)}`;
   if (ev.approvalId) line += `,"corral.approval_id":${str(ev.approvalId)}`;
   if (ev.run !== undefined) line += `,"corral.run":${str(ev.run)}`;
-  return `${line},"message":${str(`${d.verdict} ${where} ${d.reason}`)}}\n`;
+  return `${line},"message":${str(decisionMessage(ev))}}\n`;
 }
 
 // Decision lines for a file or stdout destination are gathered here and handed to sonic-boom a
@@ -195,7 +213,5 @@ export function logDecision(logger: Logger, ev: DecisionEvent, times = 1): void 
       });
     }
   } else if (stream) for (let i = 0; i < times; i++) stream.write(decisionLine(ev));
-  else
-    for (let i = 0; i < times; i++)
-      logger.info(decisionFields(ev), `${ev.decision.verdict} ${ev.name ?? ev.ip ?? ""} ${ev.decision.reason}`);
+  else for (let i = 0; i < times; i++) logger.info(decisionFields(ev), decisionMessage(ev));
 }

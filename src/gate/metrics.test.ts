@@ -19,10 +19,12 @@ function ev(
     decision: {
       verdict,
       mode: "enforce",
-      reason: "r",
+      code: verdict === "allow" ? "listed" : "unlisted",
       rule: { id: verdict === "allow" ? "r1" : "default", name: "n" },
     },
+    outcome: verdict === "allow" ? "success" : "denied",
     latencyMs: ms,
+    durationMs: ms,
   } satisfies DecisionEvent;
 }
 
@@ -31,13 +33,13 @@ test("decision counters and latency histogram equal prom-client's own updates", 
   const reg = new Registry();
   const counter = new Counter({
     name: "corral_gate_decisions_total",
-    help: "decisions by identity, verdict and rule",
-    labelNames: ["identity", "verdict", "rule", "transport"],
+    help: "requests by identity, verdict, outcome (success, denied, failure), rule and reason code",
+    labelNames: ["identity", "verdict", "outcome", "rule", "reason", "transport"],
     registers: [reg],
   });
   const hist = new Histogram({
     name: "corral_gate_decision_seconds",
-    help: "time from request to decision (including resolution)",
+    help: "time from request to decision (including resolution), requests answered in JavaScript",
     labelNames: ["transport"],
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [reg],
@@ -50,19 +52,23 @@ test("decision counters and latency histogram equal prom-client's own updates", 
     ev(undefined, "deny", 7000, "dns"),
     shared,
     ev("b", "allow", 0.05, "connect"),
+    { ...ev("a", "allow", 9, "dns"), outcome: "failure" as const, error: "upstream: timeout" },
   ];
   // The last two come as repeats: one call standing for 5 and 3 identical decisions.
-  const times = [1, 1, 1, 1, 1, 1, 5, 3];
+  const times = [1, 1, 1, 1, 1, 1, 1, 5, 3];
   for (const [i, e] of [...events, { ...shared, identity: "b" }, ev("c", "allow", 0.002, "dns")].entries()) {
     m.decision(e, times[i]);
     for (let k = 0; k < times[i]!; k++) {
       counter.inc({
         identity: e.identity ?? "unknown",
         verdict: e.decision.verdict,
+        outcome: e.outcome,
         rule: e.decision.rule.id,
+        reason: e.decision.code,
         transport: e.transport,
       });
-      hist.observe({ transport: e.transport }, e.latencyMs / 1000);
+      // Repeats from the native table are counted, not timed (metrics.ts).
+      if (times[i] === 1) hist.observe({ transport: e.transport }, e.latencyMs / 1000);
     }
   }
   const ours = await m.registry.getSingleMetricAsString("corral_gate_decisions_total");

@@ -6,7 +6,8 @@ const BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
 
 export class GateMetrics {
   readonly registry = new Registry();
-  readonly decisions: Counter<"identity" | "verdict" | "rule" | "transport">;
+  readonly decisions: Counter<"identity" | "verdict" | "outcome" | "rule" | "reason" | "transport">;
+  readonly repeats: Counter;
   readonly latency: Histogram<"transport">;
   readonly tunnels: Gauge;
   readonly connections: Gauge;
@@ -20,13 +21,18 @@ export class GateMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.decisions = new Counter({
       name: "corral_gate_decisions_total",
-      help: "decisions by identity, verdict and rule",
-      labelNames: ["identity", "verdict", "rule", "transport"],
+      help: "requests by identity, verdict, outcome (success, denied, failure), rule and reason code",
+      labelNames: ["identity", "verdict", "outcome", "rule", "reason", "transport"],
+      registers,
+    });
+    this.repeats = new Counter({
+      name: "corral_gate_dns_repeats_total",
+      help: "DNS answers repeated from the native table (in decisions_total, not timed in decision_seconds)",
       registers,
     });
     this.latency = new Histogram({
       name: "corral_gate_decision_seconds",
-      help: "time from request to decision (including resolution)",
+      help: "time from request to decision (including resolution), requests answered in JavaScript",
       labelNames: ["transport"],
       buckets: BUCKETS,
       registers,
@@ -57,117 +63,52 @@ export class GateMetrics {
     });
   }
 
-  // The per-decision updates, made cheap: prom-client hashes the label object and validates it
-  // on every inc()/observe() (a bound child does too), which showed in profiles at tens of
-  // thousands of decisions a second. Each label set is created once through the public API;
-  // after that its value cell in the metric's own table is updated in place (fastCell). The
-  // cell is looked up by decision object first (decisions are memoised), then by label key.
-  private readonly decisionCells = new Map<string, Cell>();
-  private readonly byDecision = new WeakMap<object, { identity: string | undefined; transport: string; cell: Cell }>();
-  private readonly latencyCells = new Map<string, HistCell>();
+  // Label sets are few (identities × rules × outcomes) and requests many: each set's bound
+  // child is made once and found again by decision object (decisions are remembered per
+  // snapshot), so a request costs one WeakMap lookup and prom-client's own inc().
+  private readonly decisionChildren = new Map<string, Counter.Internal>();
+  private readonly byDecision = new WeakMap<
+    object,
+    { identity: string | undefined; transport: string; outcome: string; child: Counter.Internal }
+  >();
+  private readonly latencyChildren = new Map<string, Histogram.Internal<"transport">>();
 
-  /** `times` identical decisions (repeats answered together count as one call). */
+  /** `times` identical requests (repeats answered together by the DNS table count as one call). */
   decision(ev: DecisionEvent, times = 1): void {
     const d = ev.decision;
     let known = this.byDecision.get(d);
-    if (!known || known.identity !== ev.identity || known.transport !== ev.transport) {
+    if (!known || known.identity !== ev.identity || known.transport !== ev.transport || known.outcome !== ev.outcome) {
       const identity = ev.identity ?? "unknown";
-      const key = `${identity}\0${d.verdict}\0${d.rule.id}\0${ev.transport}`;
-      let cell = this.decisionCells.get(key);
-      if (!cell) {
-        // Bounded like the label space itself (identities × rules); reset if reloads churned it.
-        if (this.decisionCells.size > 10_000) this.decisionCells.clear();
-        cell = counterCell(this.decisions, { identity, verdict: d.verdict, rule: d.rule.id, transport: ev.transport });
-        this.decisionCells.set(key, cell);
+      const key = `${identity}\0${d.verdict}\0${ev.outcome}\0${d.rule.id}\0${d.code}\0${ev.transport}`;
+      let child = this.decisionChildren.get(key);
+      if (!child) {
+        // Bounded like the label space itself; reset if reloads churned it.
+        if (this.decisionChildren.size > 10_000) this.decisionChildren.clear();
+        child = this.decisions.labels({
+          identity,
+          verdict: d.verdict,
+          outcome: ev.outcome,
+          rule: d.rule.id,
+          reason: d.code,
+          transport: ev.transport,
+        });
+        this.decisionChildren.set(key, child);
       }
-      known = { identity: ev.identity, transport: ev.transport, cell };
+      known = { identity: ev.identity, transport: ev.transport, outcome: ev.outcome, child };
       this.byDecision.set(d, known);
     }
-    known.cell.inc(times);
-    let h = this.latencyCells.get(ev.transport);
-    if (!h) {
-      h = histogramCell(this.latency, { transport: ev.transport });
-      this.latencyCells.set(ev.transport, h);
+    known.child.inc(times);
+    if (times > 1) {
+      // Answered from the kernel-side repeat table: counted, but each took well under the
+      // smallest bucket and was not timed one by one.
+      this.repeats.inc(times);
+      return;
     }
-    h.observe(ev.latencyMs / 1000, times);
+    let h = this.latencyChildren.get(ev.transport);
+    if (!h) {
+      h = this.latency.labels({ transport: ev.transport });
+      this.latencyChildren.set(ev.transport, h);
+    }
+    h.observe(ev.latencyMs / 1000);
   }
-}
-
-interface Cell {
-  inc(n?: number): void;
-}
-interface HistCell {
-  observe(v: number, n?: number): void;
-}
-
-/** prom-client's per-label-set storage (lib/counter.js, lib/histogram.js, v15). */
-type Table = Record<
-  string,
-  {
-    labels: Record<string, string>;
-    value?: number;
-    sum?: number;
-    count?: number;
-    bucketValues?: Record<string, number>;
-  }
->;
-
-function findEntry(metric: object, labels: Record<string, string>): { table: Table; key: string } | undefined {
-  const table = (metric as { hashMap?: Table }).hashMap;
-  if (!table || typeof table !== "object") return undefined;
-  for (const [key, e] of Object.entries(table)) {
-    const l = e?.labels ?? {};
-    const names = Object.keys(labels);
-    if (Object.keys(l).length === names.length && names.every((n) => l[n] === labels[n])) return { table, key };
-  }
-  return undefined;
-}
-
-/** inc() on one label set; falls back to the public API whenever the internal cell is not there. */
-function counterCell<T extends string>(c: Counter<T>, labels: Record<T, string>): Cell {
-  c.inc(labels, 0);
-  const found = findEntry(c, labels);
-  if (!found || typeof found.table[found.key]?.value !== "number") return { inc: (n = 1) => c.inc(labels, n) };
-  const { key } = found;
-  return {
-    inc: (n = 1) => {
-      const e = (c as unknown as { hashMap: Table }).hashMap[key];
-      if (e && typeof e.value === "number") e.value += n;
-      else c.inc(labels, n);
-    },
-  };
-}
-
-function histogramCell<T extends string>(h: Histogram<T>, labels: Record<T, string>, bounds = BUCKETS): HistCell {
-  h.observe(labels, 0);
-  const found = findEntry(h, labels);
-  const e0 = found?.table[found.key];
-  if (!found || !e0?.bucketValues || typeof e0.sum !== "number" || typeof e0.count !== "number")
-    return {
-      observe: (v, n = 1) => {
-        for (let i = 0; i < n; i++) h.observe(labels, v);
-      },
-    };
-  // The zero observed above is taken back, so the series starts as prom-client would have it.
-  e0.count -= 1;
-  e0.bucketValues[bounds[0]!] = (e0.bucketValues[bounds[0]!] ?? 1) - 1;
-  const { key } = found;
-  return {
-    observe: (v, n = 1) => {
-      const e = (h as unknown as { hashMap: Table }).hashMap[key];
-      if (!e?.bucketValues || typeof e.sum !== "number" || typeof e.count !== "number" || !Number.isFinite(v)) {
-        for (let i = 0; i < n; i++) h.observe(labels, v);
-        return;
-      }
-      // Added one by one, as n observe() calls would: v * n can differ in the last bit.
-      for (let i = 0; i < n; i++) e.sum += v;
-      e.count += n;
-      for (const b of bounds) {
-        if (v <= b) {
-          e.bucketValues[b] = (e.bucketValues[b] ?? 0) + n;
-          break;
-        }
-      }
-    },
-  };
 }

@@ -2,7 +2,7 @@
 // Memoised (bounded): the same few names arrive thousands of times a second, and IDNA
 // normalisation is the costliest step of a decision. Pure: same input, same output.
 import { normalizeHostname } from "../policy/destination.ts";
-import { type Addr, parseIpLiteral } from "./ssrf.ts";
+import { type Addr, formatAddr, parseIpLiteral } from "./ssrf.ts";
 
 export type HostForm =
   | { kind: "ip"; addr: Addr }
@@ -27,4 +27,19 @@ export function hostForm(host: string): HostForm {
   if (memo.size >= MAX) memo.delete(memo.keys().next().value as string);
   memo.set(host, f);
   return f;
+}
+
+/** Two spellings of one host: the same address, or the same normalised name. */
+export function sameHost(a: string, b: string): boolean {
+  const la = parseIpLiteral(a);
+  const lb = parseIpLiteral(b);
+  if (la && la !== "invalid" && lb && lb !== "invalid") return formatAddr(la) === formatAddr(lb);
+  if (la || lb) return false;
+  const na = normalizeHostname(a);
+  return na !== undefined && na === normalizeHostname(b);
+}
+
+/** The URL host as the decision should see it: no brackets. */
+export function urlHost(u: URL): string {
+  return u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
 }

@@ -4,6 +4,7 @@ import ipaddr from "ipaddr.js";
 import { type Destination, parseDestination } from "../policy/destination.ts";
 import type { Policy } from "../policy/schema.ts";
 import type { EphemeralIdentities } from "./ephemeral.ts";
+import { SnapshotCache } from "./snapshot-cache.ts";
 import { type Cidr, type Floor, parseFloor } from "./ssrf.ts";
 
 export type Mode = "enforce" | "report" | "learn";
@@ -30,6 +31,8 @@ export interface PolicyIndex {
   denyAnswer: "nxdomain" | "refused";
   /** per-run tokens minted at the admin API; outlive policy reloads, so shared, not rebuilt */
   ephemeral?: EphemeralIdentities;
+  /** everything remembered between requests under this policy (the index is the generation) */
+  cache: SnapshotCache;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -74,7 +77,9 @@ export function buildIndex(policy: Policy, opts: IndexOptions = {}): PolicyIndex
   const rules = new Map<string, CompiledRule[]>();
   policy.egress.forEach((rule, i) => {
     const compiled: CompiledRule = {
-      id: `egress[${i}]`,
+      // Stable across reordering (ids are in the audit log): a principal is named in the `from`
+      // of one rule only (policy/check.ts), so the sorted `from` names the rule.
+      id: `egress:${[...rule.from].sort().join(",")}`,
       name: rule.name ?? `${rule.from.join(",")}#${i}`,
       allow: rule.allow.map((d) => parsedOrThrow(d)),
       deny: rule.deny.map((d) => parsedOrThrow(d)),
@@ -111,6 +116,7 @@ export function buildIndex(policy: Policy, opts: IndexOptions = {}): PolicyIndex
     serviceAddrs,
     floor: parseFloor(policy.floor.allow_ranges, opts.self ?? []),
     denyAnswer: policy.dns.deny_answer,
+    cache: new SnapshotCache(),
     ...(opts.ephemeral ? { ephemeral: opts.ephemeral } : {}),
   };
 }

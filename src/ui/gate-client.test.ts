@@ -58,11 +58,13 @@ test("the relay turns the gate's /events stream into hub events and reports its 
       decision: {
         verdict: "deny",
         mode: "enforce",
-        reason: "not in allow list",
-        rule: { id: "egress[0]", name: "agent#0" },
+        code: "unlisted",
+        rule: { id: "egress:agent", name: "agent#0" },
         approvable: true,
       },
+      outcome: "denied",
       latencyMs: 0.2,
+      durationMs: 0.2,
       approvalId: "0123456789",
     });
     gate.bus.emit("alert", {

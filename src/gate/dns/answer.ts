@@ -1,7 +1,6 @@
-// Shaping DNS responses: refusals, denials, rebinding filtering and UDP truncation. Pure.
+// Shaping DNS responses: refusals, denials, aged TTLs and UDP truncation. Pure. (Which answers a
+// client may see is decided in decide-answers.ts.)
 import * as dns from "dns-packet";
-import ipaddr from "ipaddr.js";
-import { type Floor, floorVerdict } from "../ssrf.ts";
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
@@ -59,29 +58,6 @@ export function formErr(raw: Buffer): Buffer | undefined {
   raw.copy(out, 0, 0, 2);
   out.writeUInt16BE(0x8000 | (raw.readUInt16BE(2) & 0x7800) | RCODE.FORMERR, 2);
   return out;
-}
-
-export interface Filtered {
-  answers: dns.Answer[];
-  dropped: string[];
-}
-
-/** Drops A/AAAA answers the floor forbids (DNS rebinding): a name may not point inside. */
-export function filterAnswers(answers: readonly dns.Answer[], floor: Floor): Filtered {
-  const kept: dns.Answer[] = [];
-  const dropped: string[] = [];
-  for (const a of answers) {
-    if ((a.type === "A" || a.type === "AAAA") && typeof a.data === "string") {
-      let reason: string | undefined = "unparseable address";
-      if (ipaddr.isValid(a.data)) reason = floorVerdict(floor, ipaddr.parse(a.data));
-      if (reason) {
-        dropped.push(`${a.data} (${reason})`);
-        continue;
-      }
-    }
-    kept.push(a);
-  }
-  return { answers: kept, dropped };
 }
 
 /** Rewrites TTLs to what remains of them after `ageSeconds` in the cache. */

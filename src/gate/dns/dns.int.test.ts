@@ -81,7 +81,7 @@ dns: { upstreams: [${upstreams}], timeout: 300ms, retries: 0${extra} }
       r?.answers?.map((a) => (a as { data: string }).data),
       ["127.0.0.2"],
     );
-    assert.ok(g.logs.some((l) => String(l["corral.reason"]).includes("dropped 10.1.2.3 (private)")));
+    assert.ok(g.logs.some((l) => JSON.stringify(l["corral.dns.dropped"] ?? []).includes("10.1.2.3 (private)")));
   });
 
   test("NXDOMAIN passes through; SERVFAIL from upstream and dead upstreams are SERVFAIL", async () => {

@@ -7,10 +7,10 @@ import * as dns from "dns-packet";
 import fc from "fast-check";
 import { parsePolicy } from "../../policy/load.ts";
 import { decide } from "../decide.ts";
+import { decideName } from "../decide-cached.ts";
 import { dnsArb, encodeQuery, fuzzIndex } from "../fuzz-targets.ts";
 import { buildIndex } from "../policy-index.ts";
 import { clientUdpSize, hasEdns } from "./answer.ts";
-import { decideName } from "./decide-memo.ts";
 import { parseFastQuery } from "./fastpath.ts";
 
 // Every mode and approval: the outcomes that depend on grants must never be remembered.

@@ -1,8 +1,8 @@
 // What a request head asks the proxy to do, before any decision: a CONNECT authority or an
 // absolute-URI forward with its rewritten head. Pure, so the fuzzer can drive it directly.
-// Everything ambiguous (userinfo, Host/target mismatch, duplicate Host, framing) is an error.
-import { normalizeHostname } from "../../policy/destination.ts";
-import { formatAddr, parseIpLiteral } from "../ssrf.ts";
+// Everything ambiguous (userinfo, duplicate Host, framing) is an error; whether the Host header
+// names the target is a decision (decide-request.ts).
+import { urlHost } from "../names.ts";
 import {
   endToEndHeaders,
   type Framing,
@@ -16,7 +16,18 @@ import {
 export type Interpreted =
   | { kind: "error"; status: number; reason: string }
   | { kind: "connect"; host: string; port: number }
-  | { kind: "forward"; host: string; port: number; method: string; framing: Framing; out: Buffer; close: boolean };
+  | {
+      kind: "forward";
+      host: string;
+      port: number;
+      /** the target's authority as serialised by the URL parser, and the Host header: decide-request.ts compares them */
+      authority: string;
+      hostHeader: string | undefined;
+      method: string;
+      framing: Framing;
+      out: Buffer;
+      close: boolean;
+    };
 
 /** `host:port` of a CONNECT target (port required), IPv6 in brackets. */
 export function parseAuthority(target: string): { host: string; port: number } | undefined {
@@ -25,20 +36,6 @@ export function parseAuthority(target: string): { host: string; port: number } |
   const port = Number(m[3]);
   if (port < 1 || port > 65535) return undefined;
   return { host: m[1] ?? m[2]!, port };
-}
-
-/** The URL host as the decision should see it: no brackets. */
-export function urlHost(u: URL): string {
-  return u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-}
-
-export function sameHost(a: string, b: string): boolean {
-  const la = parseIpLiteral(a);
-  const lb = parseIpLiteral(b);
-  if (la && la !== "invalid" && lb && lb !== "invalid") return formatAddr(la) === formatAddr(lb);
-  if (la || lb) return false;
-  const na = normalizeHostname(a);
-  return na !== undefined && na === normalizeHostname(b);
 }
 
 const err = (status: number, reason: string): Interpreted => ({ kind: "error", status, reason });
@@ -66,25 +63,6 @@ export function interpretRequest(head: Head): Interpreted {
   const host = urlHost(url);
   const port = url.port ? Number(url.port) : 80;
   if (hosts.length === 0 && version === "1.1") return err(400, "HTTP/1.1 request without Host");
-  // Common case first: the Host header is exactly the target's serialised authority.
-  if (hosts.length === 1 && hosts[0] !== url.host) {
-    let hostUrl: URL | undefined;
-    try {
-      hostUrl = new URL(`http://${hosts[0]}/`);
-    } catch {}
-    if (
-      !hostUrl ||
-      hostUrl.username ||
-      hostUrl.password ||
-      hostUrl.pathname !== "/" ||
-      hostUrl.search ||
-      hostUrl.hash ||
-      !sameHost(urlHost(hostUrl), host) ||
-      (hostUrl.port ? Number(hostUrl.port) : 80) !== port
-    ) {
-      return err(403, `Host header '${hosts[0]}' does not match the request target`);
-    }
-  }
   const framing = requestFraming(head);
   if ("error" in framing) return err(framing.status, framing.error);
   if (
@@ -96,5 +74,15 @@ export function interpretRequest(head: Head): Interpreted {
   const hostHeader = hosts[0] ?? url.host;
   const headers = endToEndHeaders(head).filter(([n]) => n.toLowerCase() !== "host");
   const out = serializeHead(`${method} ${url.pathname}${url.search} HTTP/1.1`, [["Host", hostHeader], ...headers]);
-  return { kind: "forward", host, port, method, framing, out, close: wantsClose(head, version) };
+  return {
+    kind: "forward",
+    host,
+    port,
+    authority: url.host,
+    hostHeader: hosts[0],
+    method,
+    framing,
+    out,
+    close: wantsClose(head, version),
+  };
 }

@@ -1,16 +1,17 @@
 // From "identity wants host:port" to "dial exactly this address": decide on the name, resolve
 // it once through the gate's resolver, decide again on EVERY address (floor, CIDR rules), and
-// hand back the one checked address. Nothing resolves the name a second time.
+// hand back the one checked address. Nothing resolves the name a second time. A lookup that
+// fails is not a decision: the route carries the allow decision and the failure beside it.
 import type { GateContext } from "../context.ts";
 import { type Decision, decide, FLOOR_RULE, type Grant } from "../decide.ts";
-import { decideName } from "../dns/decide-memo.ts";
+import { decideName } from "../decide-cached.ts";
 import { hostForm } from "../names.ts";
 import type { PolicyIndex } from "../policy-index.ts";
 import { type Addr, canonical, formatAddr } from "../ssrf.ts";
 
 export type Route =
-  | { decision: Decision; addr: Addr; name?: string /** formatAddr(addr), when known */; addrText?: string }
-  | { decision: Decision; addr?: undefined; addrText?: undefined; name?: string; status: number };
+  | { decision: Decision; addr: Addr; addrText: string; name?: string }
+  | { decision: Decision; addr?: undefined; name?: string; failure?: string };
 
 function hasAddressRules(index: PolicyIndex, identity: string | undefined): boolean {
   if (identity === undefined) return false;
@@ -18,17 +19,7 @@ function hasAddressRules(index: PolicyIndex, identity: string | undefined): bool
 }
 
 // Literal destinations need no resolution, so their route is a pure function of the policy
-// snapshot, identity, host and port: kept per snapshot (the index object is the generation),
-// unless the decision went as far as the grants (those depend on approvals and the clock).
-const LITERAL_MAX = 8192;
-const literalRoutes = new WeakMap<PolicyIndex, Map<string, Route>>();
-const GRANT_DEPENDENT = new Set([
-  "not in allow list",
-  "learn mode: recorded",
-  "report mode: would deny (not in allow list)",
-  "allowed by an approved request",
-]);
-
+// snapshot, identity, host and port, remembered unless the decision depends on grants.
 function literalRoute(
   index: PolicyIndex,
   identity: string | undefined,
@@ -36,13 +27,8 @@ function literalRoute(
   port: number,
   dctx: { grants: readonly Grant[]; now: number },
 ): Route | undefined {
-  let memo = literalRoutes.get(index);
-  if (!memo) {
-    memo = new Map();
-    literalRoutes.set(index, memo);
-  }
   const key = `${identity === undefined ? "\u0001" : identity}\u0000${port}\u0000${host}`;
-  const known = memo.get(key);
+  const known = index.cache.literalRoutes.get(key);
   if (known) return known;
   const form = hostForm(host);
   if (form.kind !== "ip") return undefined;
@@ -51,14 +37,18 @@ function literalRoute(
   if (decision.verdict === "allow") {
     const addr = canonical(form.addr);
     r = { decision, addr, addrText: formatAddr(addr) };
-  } else r = { decision, status: 403 };
-  if (!GRANT_DEPENDENT.has(decision.reason)) {
-    if (memo.size >= LITERAL_MAX) memo.clear();
+  } else r = { decision };
+  if (!decision.dependsOnGrants) {
     Object.freeze(decision);
-    memo.set(key, Object.freeze(r));
+    index.cache.literalRoutes.set(key, Object.freeze(r));
   }
   return r;
 }
+
+const withDetail = (d: Decision, detail: string): Decision => ({
+  ...d,
+  detail: d.detail ? `${d.detail} (${detail})` : detail,
+});
 
 export async function route(
   ctx: GateContext,
@@ -71,41 +61,30 @@ export async function route(
   const literal = literalRoute(snap.index, identity, host, port, dctx);
   if (literal) return literal;
   const first = decideName(snap.index, identity, host, port, dctx);
-  if (first.verdict === "deny" && (first.rule.id === "floor" || !hasAddressRules(snap.index, identity)))
-    return { decision: first, status: 403, name: first.name };
+  if (first.verdict === "deny" && (first.rule.id === FLOOR_RULE.id || !hasAddressRules(snap.index, identity)))
+    return { decision: first, name: first.name };
   const name = first.name;
-  if (name === undefined) return { decision: first, status: 403 };
+  if (name === undefined) return { decision: first };
   let addrs: Addr[];
   try {
     addrs = (await ctx.resolver.addresses(name)).addrs;
-  } catch {
-    return {
-      decision: { ...first, verdict: "deny", reason: `${first.reason}; DNS upstream failed` },
-      status: 502,
-      name,
-    };
+  } catch (err) {
+    return { decision: first, name, failure: `DNS lookup of ${name} failed: ${(err as Error).message}` };
   }
-  if (addrs.length === 0)
-    return {
-      decision: { ...first, verdict: "deny", reason: `${first.reason}; no address for ${name}` },
-      status: 502,
-      name,
-    };
+  if (addrs.length === 0) return { decision: first, name, failure: `no address for ${name}` };
   let chosen: { addr: Addr; decision: Decision } | undefined;
   for (const a of addrs) {
     const d = decide(snap.index, identity, { name, ip: a, port }, dctx);
     // One inside answer poisons the whole set: a mixed answer is how rebinding hides.
-    if (d.rule.id === FLOOR_RULE.id) {
-      return { decision: { ...d, reason: `${d.reason} (${name} resolved to ${formatAddr(a)})` }, status: 403, name };
-    }
+    if (d.rule.id === FLOOR_RULE.id)
+      return { decision: { ...withDetail(d, `${name} resolved to ${formatAddr(a)}`), code: "rebinding" }, name };
     if (d.verdict === "deny") {
-      if (first.verdict === "allow")
-        return { decision: { ...d, reason: `${d.reason} (${name} → ${formatAddr(a)})` }, status: 403, name };
+      if (first.verdict === "allow") return { decision: withDetail(d, `${name} → ${formatAddr(a)}`), name };
       continue;
     }
     if (!chosen || (chosen.addr.kind() === "ipv6" && canonical(a).kind() === "ipv4"))
       chosen = { addr: canonical(a), decision: d };
   }
-  if (!chosen) return { decision: first, status: 403, name };
-  return { decision: chosen.decision, addr: chosen.addr, name };
+  if (!chosen) return { decision: first, name };
+  return { decision: chosen.decision, addr: chosen.addr, addrText: formatAddr(chosen.addr), name };
 }

@@ -1,0 +1,210 @@
+// One client connection: requests read one at a time (pipelined bytes wait in the buffer),
+// strict head parsing, the gate's limits, the caller's identity, and every destination routed
+// through route(). It never decides; it carries out decisions, and ends every request's
+// Exchange exactly once.
+import type net from "node:net";
+import type { GateContext } from "../context.ts";
+import type { Decision } from "../decide.ts";
+import { badRequest, decideHostHeader, limited } from "../decide-request.ts";
+import { resolveCaller } from "../identity.ts";
+import type { ConnectionCounter, RateLimiter } from "../limits.ts";
+import { reasonText } from "../reason.ts";
+import { BodyReader } from "./body.ts";
+import { errorResponse } from "./error-response.ts";
+import { Exchange } from "./exchange.ts";
+import { forward } from "./forward.ts";
+import { type Head, headEnd, headerValues, parseRequestHead } from "./http-head.ts";
+import { interpretRequest } from "./request.ts";
+import { route } from "./route.ts";
+import type { ProxyHooks } from "./server.ts";
+import { tunnel } from "./tunnel.ts";
+
+export interface Upstream {
+  sock: net.Socket;
+  key: string;
+}
+
+export class ClientConnection {
+  buf: Buffer = Buffer.alloc(0);
+  state: "head" | "busy" | "tunnel" | "closed" = "head";
+  upstream: Upstream | undefined;
+  /** the request being served; ended (published) by whatever ends it */
+  current: Exchange | undefined;
+  readonly sourceIp: string;
+  private headerTimer: NodeJS.Timeout | undefined;
+  private counted: string | undefined;
+  readonly sock: net.Socket;
+  readonly ctx: GateContext;
+  readonly hooks: ProxyHooks;
+  private readonly perIdentity: ConnectionCounter;
+  private readonly rate: RateLimiter;
+
+  constructor(
+    sock: net.Socket,
+    ctx: GateContext,
+    hooks: ProxyHooks,
+    perIdentity: ConnectionCounter,
+    rate: RateLimiter,
+  ) {
+    this.sock = sock;
+    this.ctx = ctx;
+    this.hooks = hooks;
+    this.perIdentity = perIdentity;
+    this.rate = rate;
+    this.sourceIp = sock.remoteAddress ?? "";
+  }
+
+  start(): void {
+    const limits = this.ctx.snapshot().limits;
+    this.sock.setNoDelay(true);
+    this.sock.setTimeout(limits.idleTimeoutMs, () => this.destroy("idle timeout"));
+    this.sock.on("error", () => this.destroy("client connection error"));
+    this.sock.on("close", () => this.destroy("client closed the connection"));
+    this.sock.on("data", (d) => this.onData(d));
+    this.armHeaderTimer();
+  }
+
+  private armHeaderTimer(): void {
+    clearTimeout(this.headerTimer);
+    const ms = this.ctx.snapshot().limits.headerTimeoutMs;
+    // Slowloris: the whole head must arrive within header_timeout of the connection or of the
+    // previous response, however slowly its bytes trickle in.
+    this.headerTimer = setTimeout(() => {
+      if (this.state === "head") this.refuse(408, badRequest("request head not received in time"));
+    }, ms);
+  }
+
+  /** Cuts the connection; a request still being served ends with `why`. */
+  destroy(why: string): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    clearTimeout(this.headerTimer);
+    this.sock.destroy();
+    this.upstream?.sock.destroy();
+    this.upstream = undefined;
+    this.release();
+    if (this.current && !this.current.ended) this.current.end({ error: why });
+  }
+
+  private release(): void {
+    if (this.counted !== undefined) this.perIdentity.close(this.counted);
+    this.counted = undefined;
+  }
+
+  /** Answers with the gate's own response and closes; the request ends with that status. */
+  private respond(status: number, text: string, decision: Decision | undefined, error?: string): void {
+    if (this.state === "closed") return;
+    const ex = this.current ?? new Exchange(this.ctx, this.sourceIp);
+    this.current = ex;
+    const ev = ex.end({ status, ...(decision ? { decision } : {}), ...(error !== undefined ? { error } : {}) });
+    const extra: [string, string][] = [["X-Corral-Rule", ev.decision.rule.id]];
+    if (ev.approvalId) extra.push(["X-Corral-Approval", ev.approvalId]);
+    this.state = "closed";
+    clearTimeout(this.headerTimer);
+    this.upstream?.sock.destroy();
+    this.release();
+    this.sock.end(errorResponse(status, text, extra));
+    // Do not wait for the client to read; end() flushes, then the socket goes.
+    setTimeout(() => this.sock.destroy(), 1000).unref();
+  }
+
+  /** A denial (the request's own decision, or one made now). */
+  refuse(status: number, decision?: Decision): void {
+    const d = decision ?? this.current?.decision;
+    this.respond(status, `denied: ${d ? reasonText(d) : "request refused"}`, decision);
+  }
+
+  /** The request was allowed and could not be served. */
+  failed(status: number, error: string): void {
+    this.respond(status, `failed: ${error}`, undefined, error);
+  }
+
+  private onData(d: Buffer): void {
+    if (this.state === "closed" || this.state === "tunnel") return;
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    if (this.state === "head") this.tryHead();
+  }
+
+  /** The response is complete: read the next request, or close when either side asked to. */
+  finished(close: boolean): void {
+    if (this.state === "closed") return;
+    if (close) {
+      this.state = "closed";
+      this.sock.end();
+      this.upstream?.sock.destroy();
+      this.upstream = undefined;
+      this.release();
+      return;
+    }
+    this.current = undefined;
+    this.state = "head";
+    this.armHeaderTimer();
+    this.sock.resume();
+    if (this.buf.length > 0) this.tryHead();
+  }
+
+  private tryHead(): void {
+    const limits = this.ctx.snapshot().limits;
+    // Tolerate blank lines between pipelined requests (RFC 9112 §2.2), nothing else.
+    while (this.buf.length >= 2 && this.buf[0] === 0x0d && this.buf[1] === 0x0a) this.buf = this.buf.subarray(2);
+    const end = headEnd(this.buf);
+    if (end < 0) {
+      if (this.buf.length > limits.headerBytes) this.refuse(431, badRequest("request head too large"));
+      return;
+    }
+    if (end - 4 > limits.headerBytes) {
+      this.refuse(431, badRequest("request head too large"));
+      return;
+    }
+    this.current = new Exchange(this.ctx, this.sourceIp);
+    const head = parseRequestHead(this.buf.subarray(0, end - 4), limits.headerCount);
+    this.buf = this.buf.subarray(end);
+    if ("error" in head) {
+      this.refuse(head.status, badRequest(head.error));
+      return;
+    }
+    clearTimeout(this.headerTimer);
+    this.state = "busy";
+    this.sock.pause();
+    this.handle(head, this.current).catch((err: Error) => this.failed(502, `internal error: ${err.message}`));
+  }
+
+  private async handle(head: Head, ex: Exchange): Promise<void> {
+    let snap = this.ctx.snapshot();
+    const auth = headerValues(head, "proxy-authorization");
+    if (auth.length > 1) return this.refuse(400, badRequest("more than one Proxy-Authorization"));
+    let caller = resolveCaller(snap.index, this.sourceIp, auth[0]);
+    const learning = caller.via === "none" && auth.length === 0 ? this.ctx.identify?.(this.sourceIp) : undefined;
+    if (learning) {
+      // A replica that started a moment ago: learn its address before deciding.
+      await learning;
+      snap = this.ctx.snapshot();
+      caller = resolveCaller(snap.index, this.sourceIp, auth[0]);
+    }
+    const key = caller.identity ?? `?${this.sourceIp}`;
+    if (this.counted === undefined) {
+      if (!this.perIdentity.open(key, snap.limits.perIdentityConnections))
+        return this.refuse(429, limited("rate-limited", "too many connections"));
+      this.counted = key;
+    }
+    if (!this.rate.take(key, snap.limits.perIdentityRps, this.ctx.now()))
+      return this.refuse(429, limited("rate-limited", "request rate"));
+
+    const req = interpretRequest(head);
+    if (req.kind === "error") return this.refuse(req.status, badRequest(req.reason));
+    const transport = req.kind === "connect" ? "connect" : "http";
+    const who = { transport, identity: caller.identity, name: req.host, port: req.port, run: caller.run } as const;
+    const mismatch = req.kind === "forward" ? decideHostHeader(req.hostHeader, req) : undefined;
+    if (mismatch) {
+      ex.decide({ ...who, decision: mismatch });
+      return this.refuse(403);
+    }
+    const r = await route(this.ctx, caller.identity, req.host, req.port);
+    ex.decide({ ...who, decision: r.decision, ...(r.addr ? { ip: r.addrText } : {}) });
+    if (r.decision.verdict === "deny") return this.refuse(403);
+    if (!r.addr) return this.failed(502, r.failure ?? `no route to ${req.host}`);
+    if (req.kind === "connect") return tunnel(this, ex, r, r.addr, req);
+    const upKey = `${caller.identity}|${r.addrText}|${req.port}|${req.host}`;
+    await forward(this, ex, upKey, r.addr, req.port, req.out, new BodyReader(req.framing), req.method, req.close);
+  }
+}

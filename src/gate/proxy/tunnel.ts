@@ -1,0 +1,101 @@
+// A CONNECT tunnel: dial the checked address, answer 200, and relay bytes both ways once the
+// client's first bytes pass the tunnel's TLS decision (decide-tls.ts). Server-to-client bytes
+// flow at once (server-first protocols such as SSH or SMTP); client-to-server bytes wait until
+// the first ones have been decided. The request ends when the tunnel closes.
+import type { Decision } from "../decide.ts";
+import { decideTunnelStart, TUNNEL_START_TIMEOUT } from "../decide-tls.ts";
+import type { Addr } from "../ssrf.ts";
+import type { ClientConnection } from "./connection.ts";
+import { dial } from "./dial.ts";
+import type { Exchange } from "./exchange.ts";
+import type { Route } from "./route.ts";
+
+export async function tunnel(
+  conn: ClientConnection,
+  ex: Exchange,
+  r: Route,
+  addr: Addr,
+  authority: { host: string; port: number },
+): Promise<void> {
+  const dialled = await dial(addr, authority.port);
+  if (conn.state === "closed") {
+    if ("sock" in dialled) dialled.sock.destroy();
+    return;
+  }
+  if (!("sock" in dialled)) return conn.failed(dialled.status, dialled.error);
+  const up = dialled.sock;
+  const client = conn.sock;
+  conn.state = "tunnel";
+  conn.upstream = { sock: up, key: "tunnel" };
+  client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+  const limits = conn.ctx.snapshot().limits;
+  let hello = conn.buf;
+  conn.buf = Buffer.alloc(0);
+  const expected = r.name ?? authority.host;
+  conn.hooks.tunnels(1);
+  let cutBy: Decision | undefined;
+  let closed = false;
+  const onClose = () => {
+    if (closed) return;
+    closed = true;
+    conn.hooks.tunnels(-1);
+    ex.end({ status: 200, ...(cutBy ? { decision: cutBy, error: "tunnel cut before relaying" } : {}) });
+    if (conn.state !== "closed") conn.destroy("tunnel closed");
+    up.destroy();
+  };
+  const finish = () => {
+    if (conn.state !== "closed") conn.destroy("tunnel closed");
+    up.destroy();
+  };
+  const cut = (d: Decision) => {
+    cutBy = d;
+    onClose();
+  };
+  up.on("close", onClose);
+  up.on("error", finish);
+  client.on("close", onClose);
+  up.setTimeout(limits.idleTimeoutMs, finish);
+  up.on("data", (d: Buffer) => {
+    ex.bytesDown += d.length;
+    conn.hooks.bytes("down", d.length);
+    if (!client.write(d)) up.pause();
+  });
+  client.on("drain", () => up.resume());
+  up.on("end", () => client.end());
+  const startUp = () => {
+    if (hello.length > 0) {
+      ex.bytesUp += hello.length;
+      conn.hooks.bytes("up", hello.length);
+      up.write(hello);
+    }
+    client.on("data", (d: Buffer) => {
+      ex.bytesUp += d.length;
+      conn.hooks.bytes("up", d.length);
+      if (!up.write(d)) client.pause();
+    });
+    up.on("drain", () => client.resume());
+    client.on("end", () => up.end());
+    client.resume();
+  };
+  const first = decideTunnelStart(hello, expected, authority);
+  if (first === "ok") return startUp();
+  if (first !== "wait") return cut(first);
+  // Hold client bytes until the ClientHello is complete (bounded by size and header_timeout);
+  // on 443 the clock starts now, elsewhere when a handshake starts arriving.
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer ??= setTimeout(() => cut(TUNNEL_START_TIMEOUT), limits.headerTimeoutMs);
+  };
+  if (authority.port === 443 || hello.length > 0) arm();
+  const onHello = (d: Buffer) => {
+    hello = Buffer.concat([hello, d]);
+    const v = decideTunnelStart(hello, expected, authority);
+    if (v === "wait") return arm();
+    clearTimeout(timer);
+    client.off("data", onHello);
+    if (v === "ok") startUp();
+    else cut(v);
+  };
+  client.on("data", onHello);
+  client.resume();
+}
