@@ -223,7 +223,7 @@ gate:
     const after = await rawRequest(g.proxyPort, get("allowed.test", `Proxy-Authorization: Bearer ${runToken}\r\n`), {
       localAddress: "127.0.0.7",
     });
-    assert.equal(after.status, 403, "a released token is no identity at all");
+    assert.equal(after.status, 407, "a released token is no identity at all: the client is asked to authenticate");
     assert.equal((await admin(`/identities/ephemeral/${runToken}`, { method: "DELETE" }, token)).status, 404);
   });
 

@@ -10,6 +10,7 @@ export interface Limits {
   headerCount: number;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
+  connectTimeoutMs: number;
 }
 
 export function limitsFrom(gate: GateConfig): Limits {
@@ -22,6 +23,7 @@ export function limitsFrom(gate: GateConfig): Limits {
     headerCount: l.header_count,
     headerTimeoutMs: durationMs(l.header_timeout),
     idleTimeoutMs: durationMs(l.idle_timeout),
+    connectTimeoutMs: durationMs(l.connect_timeout),
   };
 }
 

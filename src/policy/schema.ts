@@ -113,6 +113,8 @@ export const gateSchema = z.strictObject({
       header_count: z.number().int().positive().default(100),
       header_timeout: duration.default("10s"),
       idle_timeout: duration.default("300s"),
+      /** how long the gate waits for an upstream to accept a connection (then 504) */
+      connect_timeout: duration.default("10s"),
     })
     .prefault({}),
   alerts: z

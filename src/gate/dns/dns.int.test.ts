@@ -37,6 +37,7 @@ describe("DNS server", { skip }, () => {
       if (name === "ok.test") return type === "A" ? { A: ["127.0.0.2"], ttl: 100 } : { ttl: 100 };
       if (name === "gone.test") return "nxdomain";
       if (name === "broken.test") return "servfail";
+      if (name === "asked.test") return type === "A" ? { A: ["127.0.0.2"], ttl: 100 } : { ttl: 100 };
       return undefined;
     });
     const policy = (extra: string, upstreams: string) => `version: 1
@@ -130,5 +131,22 @@ dns: { upstreams: [${upstreams}], timeout: 300ms, retries: 0${extra} }
       { timeoutMs: 300 },
     );
     assert.equal(response, undefined);
+  });
+
+  test("node:dgram: a grant answers while it lasts on the gate's clock, through the remembered answer, then ends", async () => {
+    assert.equal(aging.gate.dnsTransport()?.transport, "dgram");
+    assert.equal((await q(aging.dnsPort, "asked.test"))?.rcode, "NXDOMAIN", "not granted: denied");
+    const id = aging.gate.approvals.request("me", { name: "asked.test" }, clock)!;
+    aging.gate.approvals.approve(id, 2000, "test", clock);
+    // Twice: the second answer comes from the encoded-answer memo, decided again.
+    for (let i = 0; i < 2; i++) assert.equal((await q(aging.dnsPort, "asked.test"))?.rcode, "NOERROR", "granted");
+    clock += 1999;
+    assert.equal((await q(aging.dnsPort, "asked.test"))?.rcode, "NOERROR", "the last millisecond of the grant");
+    clock += 2;
+    assert.equal((await q(aging.dnsPort, "asked.test"))?.rcode, "NXDOMAIN", "expired: denied at once");
+    const codes = aging.logs
+      .filter((l) => l["destination.domain"] === "asked.test")
+      .map((l) => l["corral.reason_code"]);
+    assert.deepEqual(codes, ["unlisted", "grant", "grant", "grant", "unlisted"]);
   });
 });

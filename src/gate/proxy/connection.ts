@@ -4,7 +4,7 @@
 // Exchange exactly once.
 import type net from "node:net";
 import type { GateContext } from "../context.ts";
-import type { Decision } from "../decide.ts";
+import { DEFAULT_RULE, type Decision } from "../decide.ts";
 import { badRequest, decideHostHeader, limited } from "../decide-request.ts";
 import { resolveCaller } from "../identity.ts";
 import type { ConnectionCounter, RateLimiter } from "../limits.ts";
@@ -18,6 +18,14 @@ import { interpretRequest } from "./request.ts";
 import { route } from "./route.ts";
 import type { ProxyHooks } from "./server.ts";
 import { tunnel } from "./tunnel.ts";
+
+const UNKNOWN_CREDENTIAL: Decision = Object.freeze({
+  verdict: "deny",
+  mode: "enforce",
+  code: "identity-unknown",
+  detail: "Proxy-Authorization matches no identity",
+  rule: DEFAULT_RULE,
+});
 
 export interface Upstream {
   sock: net.Socket;
@@ -77,13 +85,15 @@ export class ClientConnection {
   /** Cuts the connection; a request still being served ends with `why`. */
   destroy(why: string): void {
     if (this.state === "closed") return;
+    // A tunnel ends its own request when either side closes (tunnel.ts), with its byte counts.
+    const tunnelled = this.state === "tunnel";
     this.state = "closed";
     clearTimeout(this.headerTimer);
     this.sock.destroy();
     this.upstream?.sock.destroy();
     this.upstream = undefined;
     this.release();
-    if (this.current && !this.current.ended) this.current.end({ error: why });
+    if (!tunnelled && this.current && !this.current.ended) this.current.end({ error: why });
   }
 
   private release(): void {
@@ -92,13 +102,20 @@ export class ClientConnection {
   }
 
   /** Answers with the gate's own response and closes; the request ends with that status. */
-  private respond(status: number, text: string, decision: Decision | undefined, error?: string): void {
+  private respond(
+    status: number,
+    text: string,
+    decision: Decision | undefined,
+    error?: string,
+    headers: [string, string][] = [],
+  ): void {
     if (this.state === "closed") return;
     const ex = this.current ?? new Exchange(this.ctx, this.sourceIp);
     this.current = ex;
     const ev = ex.end({ status, ...(decision ? { decision } : {}), ...(error !== undefined ? { error } : {}) });
     const extra: [string, string][] = [["X-Corral-Rule", ev.decision.rule.id]];
     if (ev.approvalId) extra.push(["X-Corral-Approval", ev.approvalId]);
+    extra.push(...headers);
     this.state = "closed";
     clearTimeout(this.headerTimer);
     this.upstream?.sock.destroy();
@@ -109,9 +126,9 @@ export class ClientConnection {
   }
 
   /** A denial (the request's own decision, or one made now). */
-  refuse(status: number, decision?: Decision): void {
+  refuse(status: number, decision?: Decision, headers: [string, string][] = []): void {
     const d = decision ?? this.current?.decision;
-    this.respond(status, `denied: ${d ? reasonText(d) : "request refused"}`, decision);
+    this.respond(status, `denied: ${d ? reasonText(d) : "request refused"}`, decision, undefined, headers);
   }
 
   /** The request was allowed and could not be served. */
@@ -194,6 +211,11 @@ export class ClientConnection {
     if (req.kind === "error") return this.refuse(req.status, badRequest(req.reason));
     const transport = req.kind === "connect" ? "connect" : "http";
     const who = { transport, identity: caller.identity, name: req.host, port: req.port, run: caller.run } as const;
+    if (caller.identity === undefined && auth.length === 1) {
+      // A credential was offered and matched no identity: ask again rather than fall back.
+      ex.decide({ ...who, decision: UNKNOWN_CREDENTIAL });
+      return this.refuse(407, UNKNOWN_CREDENTIAL, [["Proxy-Authenticate", 'Basic realm="corral"']]);
+    }
     const mismatch = req.kind === "forward" ? decideHostHeader(req.hostHeader, req) : undefined;
     if (mismatch) {
       ex.decide({ ...who, decision: mismatch });

@@ -3,11 +3,9 @@
 import net from "node:net";
 import { type Addr, formatAddr } from "../ssrf.ts";
 
-const CONNECT_TIMEOUT_MS = 10_000;
-
 export type Dialled = { sock: net.Socket } | { status: 502 | 504; error: string };
 
-export function dial(addr: Addr, port: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Dialled> {
+export function dial(addr: Addr, port: number, timeoutMs: number): Promise<Dialled> {
   const where = `${formatAddr(addr)}:${port}`;
   return new Promise((resolve) => {
     const s = net.connect({ host: formatAddr(addr), port, noDelay: true });

@@ -36,7 +36,7 @@ export async function forward(
     conn.upstream = undefined;
   }
   if (!conn.upstream) {
-    const dialled = await dial(addr, port);
+    const dialled = await dial(addr, port, conn.ctx.snapshot().limits.connectTimeoutMs);
     if (conn.state === "closed") {
       if ("sock" in dialled) dialled.sock.destroy();
       return;

@@ -17,7 +17,7 @@ export async function tunnel(
   addr: Addr,
   authority: { host: string; port: number },
 ): Promise<void> {
-  const dialled = await dial(addr, authority.port);
+  const dialled = await dial(addr, authority.port, conn.ctx.snapshot().limits.connectTimeoutMs);
   if (conn.state === "closed") {
     if ("sock" in dialled) dialled.sock.destroy();
     return;
