@@ -2,8 +2,11 @@
 // keep-alive, CONNECT setups), dnsmasq (cached DNS), and direct connections as the baseline.
 // Every server gets the same allowlist; each is started here with a temporary config and
 // stopped by its pid. Writes bench/results/gate.json, ratios first.
-//   node bench/gate/run.ts [--workers 2] [--seconds 6] [--quick]
-import { execFile } from "node:child_process";
+//   node bench/gate/run.ts [--workers 2] [--seconds 6] [--baseline DIR]
+// --baseline DIR: a second checkout (a worktree of an earlier commit, built) whose gate runs
+// beside this one in the same run, with the same policy: "not slower than before" is measured
+// under the same load on the same machine, not against an old result file.
+import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "2" },
     seconds: { type: "string", default: "6" },
     connections: { type: "string", default: "64" },
+    baseline: { type: "string" },
   },
 });
 const SECS = Number(values.seconds);
@@ -46,6 +50,14 @@ async function waitPort(port: number, host = "127.0.0.1", timeoutMs = 10_000): P
 function dnsTransport(log: string): string {
   const m = /"corral\.dns\.transport":"(\w+)"/.exec(readFileSync(log, "utf8").slice(0, 65536));
   return m?.[1] === "batch" ? "batched UDP (native/dnsbatch.c)" : (m?.[1] ?? "unknown transport");
+}
+
+function gitHead(root: string): string {
+  try {
+    return execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"]).toString().trim();
+  } catch {
+    return "unknown commit";
+  }
 }
 
 function ms(text: string): number {
@@ -143,11 +155,13 @@ try {
   writeFileSync(queries, `${DNS_NAMES.map((n) => `${n} A`).join("\n")}\n`);
   const echoPorts = { gate: await freePort(), squid: await freePort(), tinyproxy: await freePort() };
 
-  // corral gate
-  const [gp, gd, ga] = [await freePort(), await freePort(), await freePort()];
-  writeFileSync(
-    join(dir, "corral.yaml"),
-    `version: 1
+  // corral gate (and, with --baseline, the earlier one beside it)
+  const startGate = async (root: string, name: string) => {
+    const [proxy, dns, admin] = [await freePort(), await freePort(), await freePort()];
+    const policy = join(dir, `${name}.yaml`);
+    writeFileSync(
+      policy,
+      `version: 1
 identities:
   bench: { source: [127.0.0.1/32] }
 egress:
@@ -157,27 +171,31 @@ floor:
   allow_ranges: [127.0.0.2/32, 127.0.0.3/32, 127.0.0.4/32, 127.0.0.5/32]
 dns: { upstreams: ["127.0.0.1:${upstream.port}"] }
 gate:
-  listen: { proxy: "127.0.0.1:${gp}", dns: "127.0.0.1:${gd}", admin: "127.0.0.1:${ga}" }
+  listen: { proxy: "127.0.0.1:${proxy}", dns: "127.0.0.1:${dns}", admin: "127.0.0.1:${admin}" }
   limits: { max_connections: 50000, per_identity_connections: 50000, per_identity_rps: 10000000 }
   alerts: { fanout: 1000000, deny_burst: 1000000 }
 `,
-  );
-  const gate = await spawnReady(
-    process.execPath,
-    [
-      join(ROOT, "src/cli/main.ts"),
-      "gate",
-      "--policy",
-      join(dir, "corral.yaml"),
-      "--log",
-      join(dir, "gate.log"),
-      "--workers",
-      String(WORKERS),
-      "--no-watch",
-    ],
-    /admin http:/,
-  );
-  children.push(() => stop(gate.child));
+    );
+    const child = await spawnReady(
+      process.execPath,
+      [
+        join(root, "src/cli/main.ts"),
+        "gate",
+        "--policy",
+        policy,
+        "--log",
+        join(dir, `${name}.log`),
+        "--workers",
+        String(WORKERS),
+        "--no-watch",
+      ],
+      /admin http:/,
+    );
+    children.push(() => stop(child.child));
+    return { proxy, dns };
+  };
+  const { proxy: gp, dns: gd } = await startGate(ROOT, "gate");
+  const before = values.baseline ? await startGate(values.baseline, "before") : undefined;
   await sleep(500);
 
   // squid: same allowlist as ACLs, no cache, access log on (the gate logs every decision too)
@@ -242,6 +260,7 @@ Group nogroup
     ["gate", gp],
     ["squid", sq],
     ["tinyproxy", tp],
+    ...(before ? ([["before", before.proxy]] as const) : []),
   ] as const) {
     const { stdout } = await run("curl", [
       "-s",
@@ -272,6 +291,7 @@ Group nogroup
     gate: await wrk(`http://127.0.0.1:${gp}`, target),
     squid: await wrk(`http://127.0.0.1:${sq}`, target),
     tinyproxy: await wrk(`http://127.0.0.1:${tp}`, target),
+    ...(before ? { before: await wrk(`http://127.0.0.1:${before.proxy}`, target) } : {}),
   };
 
   const connect: Record<string, Connect> = {};
@@ -280,6 +300,7 @@ Group nogroup
     ["squid", `127.0.0.1:${sq}`, echoPorts.squid],
     ["tinyproxy", `127.0.0.1:${tp}`, echoPorts.tinyproxy],
     ["direct", undefined, 0],
+    ...(before ? ([["before", `127.0.0.1:${before.proxy}`, echoPorts.gate]] as const) : []),
   ] as const) {
     // A fresh echo listener per run: each run's closed connections stay in TIME_WAIT.
     const e = await spawnReady(
@@ -294,7 +315,12 @@ Group nogroup
 
   // DNS: warm both caches, then measure cached answers.
   for (const port of [gd, dm]) await run("dnsperf", ["-s", "127.0.0.1", "-p", String(port), "-d", queries, "-n", "1"]);
-  const dnsResult = { gate: await dnsperf(gd, queries), dnsmasq: await dnsperf(dm, queries) };
+  if (before) await run("dnsperf", ["-s", "127.0.0.1", "-p", String(before.dns), "-d", queries, "-n", "1"]);
+  const dnsResult = {
+    gate: await dnsperf(gd, queries),
+    dnsmasq: await dnsperf(dm, queries),
+    ...(before ? { before: await dnsperf(before.dns, queries) } : {}),
+  };
 
   const ratio = (a: number, b: number) => +(a / b).toFixed(2);
   result.ratios = {
@@ -303,12 +329,27 @@ Group nogroup
     dns_qps_gate_over_dnsmasq: ratio(dnsResult.gate.qps, dnsResult.dnsmasq.qps),
     forward_rps_gate_over_tinyproxy: ratio(forward.gate.rps, forward.tinyproxy.rps),
     connect_setups_gate_over_squid: ratio(connect.gate!.perSec, connect.squid!.perSec),
+    ...(before && forward.before && connect.before && dnsResult.before
+      ? {
+          forward_rps_gate_over_before: ratio(forward.gate.rps, forward.before.rps),
+          connect_setups_gate_over_before: ratio(connect.gate!.perSec, connect.before.perSec),
+          dns_qps_gate_over_before: ratio(dnsResult.gate.qps, dnsResult.before.qps),
+        }
+      : {}),
   };
   const r = result.ratios as Record<string, number>;
   result.goals = {
     "forward >= 1x squid": r.forward_rps_gate_over_squid! >= 1,
     "connect >= 1.5x tinyproxy": r.connect_setups_gate_over_tinyproxy! >= 1.5,
     "dns >= 1x dnsmasq": r.dns_qps_gate_over_dnsmasq! >= 1,
+    // Within run-to-run noise of the earlier gate (5%), measured in this same run.
+    ...(before
+      ? {
+          "forward >= 0.95x before": r.forward_rps_gate_over_before! >= 0.95,
+          "connect >= 0.95x before": r.connect_setups_gate_over_before! >= 0.95,
+          "dns >= 0.95x before": r.dns_qps_gate_over_before! >= 0.95,
+        }
+      : {}),
   };
   result.added_latency_ms = {
     forward_p50: {
@@ -348,6 +389,9 @@ Group nogroup
     },
     gate: `corral gate --workers ${WORKERS} (DNS on one of them: --dns-workers defaults to 1), decision log to a file, DNS over ${dnsTransport(join(dir, "gate.log"))}`,
     load: `wrk -t2 -c${CONNS} -d${SECS}s (absolute-URI via forward.lua); bench/gate/connect-driver.ts -c ${CONNS}; dnsperf -c 8 -q 500 -t 1`,
+    ...(values.baseline
+      ? { before: `the same gate from ${values.baseline} (${gitHead(values.baseline)}), same policy, same run` }
+      : {}),
     machine: "2 cores shared by load generator and servers, loopback only",
     targets: "IP literals (127.0.0.2-5) so no proxy resolves names; DNS measured separately on cached names",
   };

@@ -1,16 +1,15 @@
 // The running gate: one policy snapshot shared by the DNS server and the proxy, one bus that
 // every decision goes through (log, metrics, detector, learn, approvals, audit), and reload
 // that swaps the snapshot only when the new policy loads completely.
-import { type FSWatcher, watch } from "node:fs";
 import type http from "node:http";
 import { networkInterfaces } from "node:os";
-import { basename, dirname } from "node:path";
 import ipaddr from "ipaddr.js";
 import type { Logger } from "pino";
 import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
 import { createAdminServer, listenAdmin } from "./admin.ts";
 import { ensureAdminToken } from "./admin-token.ts";
+import { Alerting } from "./alerting.ts";
 import { Approvals } from "./approvals.ts";
 import type { RelayPayload } from "./cluster.ts";
 import type { GateContext, Snapshot } from "./context.ts";
@@ -20,13 +19,14 @@ import { Resolver } from "./dns/resolver.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { parseUpstream } from "./dns/upstream.ts";
 import { EphemeralIdentities } from "./ephemeral.ts";
-import { type Alert, type AuditSink, type DecisionEvent, EventBus } from "./events.ts";
+import { type AuditSink, type DecisionEvent, EventBus } from "./events.ts";
+import { GateAudit } from "./gate-audit.ts";
 import { LearnStore } from "./learn.ts";
 import { limitsFrom } from "./limits.ts";
-import { alertFields, createLogger } from "./log.ts";
+import { createLogger } from "./log.ts";
 import { GateMetrics } from "./metrics.ts";
-import { diffSummary, policyDiff } from "./policy-diff.ts";
 import { buildIndex } from "./policy-index.ts";
+import { type PolicyWatch, reloadNeeds, watchPolicyFile } from "./policy-watch.ts";
 import { ProxyServer } from "./proxy/server.ts";
 import { mergeServiceMaps } from "./service-map.ts";
 import type { Floor } from "./ssrf.ts";
@@ -119,9 +119,9 @@ export class Gate {
   private proxy: ProxyServer | undefined;
   private dns: DnsServer | undefined;
   private admin: http.Server | undefined;
-  private watcher: FSWatcher | undefined;
-  private reloadTimer: NodeJS.Timeout | undefined;
-  private webhooksInFlight = 0;
+  private watcher: PolicyWatch | undefined;
+  private readonly audit: GateAudit;
+  private readonly alerting: Alerting;
   private ready = false;
   private readonly changeListeners = new Set<() => void>();
   private readonly discovery: ServiceDiscovery | undefined;
@@ -131,6 +131,20 @@ export class Gate {
     this.opts = opts;
     this.loaded = opts.loaded;
     this.logger = opts.logger ?? createLogger();
+    this.audit = new GateAudit(opts.audit, opts.relay, this.logger, () => this.loaded.policy.audit !== undefined);
+    this.alerting = new Alerting({
+      logger: this.logger,
+      metrics: this.metrics,
+      bus: this.bus,
+      audit: (a) =>
+        this.audit.record("gate.alert", a.identity, {
+          alert: a.kind,
+          detail: a.message,
+          value: a.value,
+          threshold: a.threshold,
+        }),
+      webhook: () => this.loaded.policy.gate.alerts.webhook,
+    });
     const stateDir = opts.stateDir ?? opts.loaded.policy.gate.state_dir;
     this.approvals = new Approvals(stateDir);
     this.learn = new LearnStore(stateDir, opts.worker);
@@ -294,12 +308,21 @@ export class Gate {
     await this.discovery?.start();
     this.snap = this.buildSnapshot(this.loaded);
     this.changed();
-    if (this.opts.watch && this.opts.policyFile) this.watchPolicy(this.opts.policyFile);
+    if (this.opts.watch && this.opts.policyFile)
+      this.watcher = watchPolicyFile(
+        this.opts.policyFile,
+        () => void this.reload(),
+        (err) =>
+          this.logger.warn(
+            { "event.action": "policy-watch-failed", "error.message": err.message },
+            "cannot watch policy file",
+          ),
+      );
     // Another worker (or a restart) may decide approvals: follow the file.
     this.approvals.watch();
     this.opts.relay?.on((p) => this.onRelay(p));
     this.ready = true;
-    this.auditPolicyLoad(undefined, this.loaded, this.opts.policyFile);
+    this.audit.policyLoaded(undefined, this.loaded, this.opts.policyFile);
     this.logger.info(
       {
         "event.action": "gate-start",
@@ -340,50 +363,7 @@ export class Gate {
         `run ${p.run} known to this worker as ${p.parent}`,
       );
     } else if (p.kind === "run-del") this.ephemeral.forget(p.digest);
-    else if (p.kind === "audit" && this.opts.audit) {
-      const r = p.record;
-      void this.opts.audit
-        .record(r.kind as "gate.decision", r.actor, r.data)
-        .catch((err: Error) => this.auditFailed(err));
-    }
-  }
-
-  /** Whether decisions are audited: here, or (another worker) by worker 1, which holds the log. */
-  private get audits(): boolean {
-    return this.opts.audit !== undefined || (this.opts.relay !== undefined && this.loaded.policy.audit !== undefined);
-  }
-
-  /** Decisions and alerts: into the log here, or to worker 1, which holds it. */
-  private auditRecord(
-    kind: "gate.decision" | "gate.alert",
-    actor: string | { identity: string; ip?: string },
-    data: Record<string, unknown>,
-  ): void {
-    if (this.opts.audit) {
-      void this.opts.audit.record(kind, actor, data).catch((err: Error) => this.auditFailed(err));
-    } else if (this.audits) this.opts.relay?.send(1, { kind: "audit", record: { kind, actor, data } });
-  }
-
-  private auditPolicyLoad(previous: LoadedPolicy | undefined, next: LoadedPolicy, file: string | undefined): void {
-    const diff = policyDiff(previous?.policy, next.policy);
-    void this.opts.audit
-      ?.record("policy.load", "corral", {
-        file: file ?? next.file,
-        sha256: next.hash,
-        ok: true,
-        outcome: "success",
-        reload: previous !== undefined,
-        previous_sha256: previous?.hash ?? null,
-        diff: { ...diff, summary: diffSummary(diff) },
-      })
-      .catch((err: Error) => this.auditFailed(err));
-  }
-
-  private auditFailedOnce = false;
-  private auditFailed(err: Error): void {
-    if (this.auditFailedOnce) return;
-    this.auditFailedOnce = true;
-    this.logger.error({ "event.action": "audit-failed", "error.message": err.message }, "audit log write failed");
+    else if (p.kind === "audit") this.audit.recordHere(p.record.kind as "gate.decision", p.record.actor, p.record.data);
   }
 
   private decideApproval(id: string, verb: "approve" | "deny", actor: string, forMs = 0, ip?: string) {
@@ -402,17 +382,15 @@ export class Gate {
       `approval ${id} ${r.status}`,
     );
     this.bus.emit("approval", { time: now, id, status: r.status, actor, identity: r.identity, destination });
-    void this.opts.audit
-      ?.record("approval", ip ? { identity: actor, ip } : actor, {
-        request: id,
-        approved: r.status === "approved",
-        status: r.status,
-        user: actor,
-        identity: r.identity,
-        destination,
-        expires: r.expires ?? null,
-      })
-      .catch((err: Error) => this.auditFailed(err));
+    this.audit.recordHere("approval", ip ? { identity: actor, ip } : actor, {
+      request: id,
+      approved: r.status === "approved",
+      status: r.status,
+      user: actor,
+      identity: r.identity,
+      destination,
+      expires: r.expires ?? null,
+    });
     return r;
   }
 
@@ -428,64 +406,16 @@ export class Gate {
       logSubscriber(this.logger),
       metricsSubscriber(this.metrics),
       auditSubscriber(
-        () => this.audits,
-        (actor, data) => this.auditRecord("gate.decision", actor, data),
+        () => this.audit.enabled,
+        (actor, data) => this.audit.record("gate.decision", actor, data),
       ),
       detectorSubscriber(
         () => this.detector,
-        (a) => this.alert(a),
+        (a) => this.alerting.raise(a),
       ),
       streamSubscriber(this.bus),
     ];
     for (const l of listeners) this.bus.on("request", l);
-  }
-
-  private alert(a: Alert): void {
-    const level = a.kind === "first_seen" ? "info" : "warn";
-    this.logger[level]({ ...alertFields(a) }, a.message);
-    this.metrics.alerts.inc({ kind: a.kind });
-    this.bus.emit("alert", a);
-    this.auditRecord("gate.alert", a.identity, {
-      alert: a.kind,
-      detail: a.message,
-      value: a.value,
-      threshold: a.threshold,
-    });
-    const hook = this.loaded.policy.gate.alerts.webhook;
-    if (hook && a.kind !== "first_seen" && this.webhooksInFlight < 16) {
-      this.webhooksInFlight++;
-      fetch(hook, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ ...a, "@timestamp": new Date(a.time).toISOString() }),
-        signal: AbortSignal.timeout(5000),
-      })
-        .then((r) => r.body?.cancel())
-        .catch((err: Error) =>
-          this.logger.warn(
-            { "event.action": "alert-webhook-failed", "error.message": err.message },
-            "alert webhook failed",
-          ),
-        )
-        .finally(() => this.webhooksInFlight--);
-    }
-  }
-
-  private watchPolicy(file: string): void {
-    // Watch the directory: editors replace files by rename, which ends a file watch.
-    try {
-      this.watcher = watch(dirname(file), (_type, changed) => {
-        if (changed && changed !== basename(file)) return;
-        clearTimeout(this.reloadTimer);
-        this.reloadTimer = setTimeout(() => void this.reload(), 150);
-      });
-      this.watcher.on("error", () => {});
-    } catch (err) {
-      this.logger.warn(
-        { "event.action": "policy-watch-failed", "error.message": (err as Error).message },
-        "cannot watch policy file",
-      );
-    }
   }
 
   /** Loads the policy file again; on any error keeps the last good policy and returns false. */
@@ -505,30 +435,20 @@ export class Gate {
         "policy reload failed; keeping the last good policy",
       );
       this.bus.emit("policy", { time: this.ctx.now(), ok: false, error: message });
-      void this.opts.audit
-        ?.record("policy.load", "corral", {
-          file,
-          ok: false,
-          outcome: "failure",
-          reload: true,
-          error: message.slice(0, 4000),
-          kept_sha256: this.loaded.hash,
-        })
-        .catch((e: Error) => this.auditFailed(e));
+      this.audit.policyRejected(file, message, this.loaded);
       return false;
     }
     if (next.hash === this.loaded.hash) return true;
-    if (JSON.stringify(next.policy.gate.listen) !== JSON.stringify(this.loaded.policy.gate.listen)) {
+    const needs = reloadNeeds(this.loaded.policy, next.policy);
+    if (needs.listen)
       this.logger.warn({ "event.action": "policy-reload" }, "gate.listen changed: restart the gate to apply it");
-    }
-    if (JSON.stringify(next.policy.dns) !== JSON.stringify(this.loaded.policy.dns)) {
+    if (needs.resolver) {
       const old = this.resolverRef;
       this.resolverRef = this.buildResolver(next);
       this.changed();
       setTimeout(() => old.close(), 30_000).unref();
     }
-    if (JSON.stringify(next.policy.gate.alerts) !== JSON.stringify(this.loaded.policy.gate.alerts))
-      this.detector = this.buildDetector(next);
+    if (needs.detector) this.detector = this.buildDetector(next);
     const previous = this.loaded;
     this.loaded = next;
     this.snap = snap;
@@ -539,7 +459,7 @@ export class Gate {
       "policy reloaded",
     );
     this.bus.emit("policy", { time: this.ctx.now(), ok: true, hash: next.hash });
-    this.auditPolicyLoad(previous, next, file);
+    this.audit.policyLoaded(previous, next, file);
     return true;
   }
 
@@ -566,7 +486,6 @@ export class Gate {
     this.watcher?.close();
     this.discovery?.stop();
     this.approvals.close();
-    clearTimeout(this.reloadTimer);
     const batch = this.dns?.batchStats();
     if (batch)
       this.logger.info(
