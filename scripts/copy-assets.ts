@@ -19,6 +19,8 @@ let copied = 0;
 for (const file of walk(src)) {
   if (file.endsWith(".ts")) continue;
   if (/\.golden\.json$|[/\\]golden[/\\]/.test(file)) continue;
+  // Test helpers stay out of the package (tsconfig.build.json excludes their TypeScript too).
+  if (relative(src, file).split(/[/\\]/)[0] === "testing") continue;
   cpSync(file, join(dist, relative(src, file)));
   copied++;
 }

@@ -19,9 +19,9 @@ import {
   verifyLogDir,
 } from "../audit/index.ts";
 import { loadPolicy } from "../policy/load.ts";
+import { paint } from "../report/paint.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext, EXIT, UsageError } from "./command.ts";
-import { paint } from "./paint.ts";
 
 const HELP = `usage: corral audit <subcommand> [options]
 

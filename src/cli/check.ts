@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import { loadPolicy } from "../policy/load.ts";
+import { paint } from "../report/paint.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT } from "./command.ts";
-import { paint } from "./paint.ts";
 
 export const command: Command = {
   name: "check",

@@ -10,12 +10,12 @@ import { liveRuleset } from "../engine/live-ruleset.ts";
 import { readDeployment } from "../model/load.ts";
 import type { Deployment } from "../model/types.ts";
 import { type LoadedPolicy, loadPolicy, type Policy } from "../policy/index.ts";
+import { paint } from "../report/paint.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
 import { printDiagnostics } from "./diagnostics.ts";
 import { describeReport } from "./enforce.ts";
 import { PACKAGE_ROOT, packageVersion } from "./package-root.ts";
-import { paint } from "./paint.ts";
 
 /**
  * A host path as Compose resolves it in any `-f` file: relative to the project directory (the

@@ -1,7 +1,7 @@
 import type { Writable } from "node:stream";
 import type { Diagnostic } from "../model/types.ts";
+import { paint } from "../report/paint.ts";
 import type { CommandContext } from "./command.ts";
-import { paint } from "./paint.ts";
 
 export const SILENCE_HINT = "  hint: --quiet hides warnings (errors still print)\n";
 

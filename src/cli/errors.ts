@@ -1,8 +1,8 @@
 // How any error reaches the user: position first, then the message, then the fix.
 import { InputError } from "../model/errors.ts";
 import { PolicyError } from "../policy/errors.ts";
+import { paint } from "../report/paint.ts";
 import { UsageError } from "./command.ts";
-import { paint } from "./paint.ts";
 
 export function formatError(err: unknown, color: boolean): string {
   if (err instanceof PolicyError) return `${paint(err.message, "red", color)}\n`;

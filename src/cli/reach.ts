@@ -2,10 +2,10 @@ import { resolve } from "node:path";
 import { readDeployment } from "../model/load.ts";
 import { computeReachability } from "../model/reachability.ts";
 import type { ReachEdge, ReachReason } from "../model/types.ts";
+import { paint } from "../report/paint.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
 import { printDiagnostics } from "./diagnostics.ts";
-import { paint } from "./paint.ts";
 
 function reason(r: ReachReason): string {
   switch (r.kind) {

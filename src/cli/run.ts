@@ -3,10 +3,10 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { adminUrlFromListen, findAdminToken } from "../gate/admin-token.ts";
+import { paint } from "../report/paint.ts";
 import type { GateOptions } from "../sandbox/types.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
-import { paint } from "./paint.ts";
 
 const HELP = `usage: corral run [--profile NAME] [--policy corral.yaml] [--format text|json]
                   [--identity NAME] [--gate HOST:PORT] [--admin HOST:PORT] [--quiet]

@@ -1,8 +1,11 @@
+export { ipToNum, numToIp, parseCidr } from "./addr.ts";
+export { type Allow, allowedFlows, HOST, OUTSIDE } from "./allowed.ts";
 export { compileCilium } from "./cilium.ts";
 export { compileComposeOverlay, renderOverlay } from "./compose-overlay.ts";
 export { compileKubernetes } from "./kubernetes.ts";
-export { applyRuleset, listCorralTable, NftError } from "./nft-apply.ts";
+export { applyRuleset, corralTableDigest, listCorralTable, NftError } from "./nft-apply.ts";
+export type { NftOptions } from "./nftables.ts";
 export { compileNftables, renderNftables } from "./nftables.ts";
-export { buildPlan, DEFAULT_POOL, GATE, type Plan } from "./plan.ts";
+export { type Attachment, buildPlan, DEFAULT_POOL, EGRESS, GATE, type GatePlan, type Plan } from "./plan.ts";
 export { type CompileOptions, compileTarget, TARGETS, type Target } from "./targets.ts";
 export { compileTraefik } from "./traefik.ts";

@@ -5,8 +5,9 @@
 // so a container the follower has not seen yet is cut off, never let through: the follower adds
 // latency, not holes. When the engine cannot be asked, the last ruleset stays; if there is none,
 // the sealed one (no member addresses: nothing crosses Corral's bridges but the gate's egress).
-import { applyRuleset, corralTableDigest } from "../compile/nft-apply.ts";
-import type { Attachment } from "../compile/plan.ts";
+
+import type { Attachment } from "../compile/index.ts";
+import { applyRuleset, corralTableDigest } from "../compile/index.ts";
 import type { DockerClient, EngineEvent } from "./docker-api.ts";
 import { SERVICE_LABEL } from "./members.ts";
 

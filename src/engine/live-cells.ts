@@ -3,10 +3,8 @@
 // plus egress through the gate and published ports from outside and from loopback. Pure: the
 // shell passes the containers the engine reported.
 
-import { allowedFlows } from "../compile/allowed.ts";
-import { GATE, type Plan } from "../compile/plan.ts";
-import { type Cell, probePorts, ruleFor } from "../lab/matrix.ts";
-import { HOST, OUTSIDE } from "../lab/topology.ts";
+import { allowedFlows, GATE, type Plan } from "../compile/index.ts";
+import { type Cell, HOST, OUTSIDE, probePorts, ruleFor } from "../lab/index.ts";
 import type { Deployment } from "../model/types.ts";
 import { expandName, type Policy, parseDestination, parsePortSpec, zoneOf } from "../policy/index.ts";
 

@@ -1,7 +1,6 @@
 // The host ruleset of one policy and deployment, rendered from whatever addresses are live: the
 // part `corral enforce` and `corral compile --apply` share.
-import { type NftOptions, renderNftables } from "../compile/nftables.ts";
-import { type Attachment, buildPlan } from "../compile/plan.ts";
+import { type Attachment, buildPlan, type NftOptions, renderNftables } from "../compile/index.ts";
 import type { Deployment } from "../model/types.ts";
 import type { Policy } from "../policy/index.ts";
 import type { ContainerSummary } from "./docker-api.ts";

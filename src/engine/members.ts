@@ -3,8 +3,9 @@
 // replica, and `compose run` one-offs, get their service's rules) and placed on the plan network
 // whose subnet holds its address: the overlay pins those subnets, and a name match would break on
 // `name:` overrides and project prefixes.
-import { ipToNum, parseCidr } from "../compile/addr.ts";
-import type { Attachment, Plan } from "../compile/plan.ts";
+
+import type { Attachment, Plan } from "../compile/index.ts";
+import { ipToNum, parseCidr } from "../compile/index.ts";
 import type { ContainerSummary } from "./docker-api.ts";
 
 export const SERVICE_LABEL = "com.docker.compose.service";

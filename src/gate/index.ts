@@ -1,3 +1,4 @@
+export { adminUrlFromListen, findAdminToken } from "./admin-token.ts";
 export { type ApprovalRequest, Approvals } from "./approvals.ts";
 export { type Decision, decide, type Grant, type Target } from "./decide.ts";
 export { type DetectConfig, Detector, type Observation } from "./detect.ts";

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { applyRuleset } from "../compile/nft-apply.ts";
+import { applyRuleset } from "../compile/index.ts";
 import { LabError, labUnavailable, run, runSync } from "./exec.ts";
 import { type LabTopology, OUTSIDE, OUTSIDE_LINK } from "./topology.ts";
 

@@ -1,7 +1,8 @@
 // The probe matrix: every (source, destination, port, protocol) the policy or the deployment
 // mentions, what the policy expects, and (after probing) what the lab observed. Pure.
-import { type Allow, allowedFlows } from "../compile/allowed.ts";
-import type { GatePlan } from "../compile/plan.ts";
+
+import type { GatePlan } from "../compile/index.ts";
+import { type Allow, allowedFlows } from "../compile/index.ts";
 import type { Deployment } from "../model/types.ts";
 import { type Policy, parsePortSpec } from "../policy/index.ts";
 import type { ProbeSpec } from "./lab.ts";

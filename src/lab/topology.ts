@@ -3,15 +3,14 @@
 // compiled plan (Corral's zone networks + the gate) or the deployment as shipped (its own
 // flat networks, addresses handed out by the lab, no Corral).
 
-import { numToIp, parseCidr } from "../compile/addr.ts";
-import { EGRESS, GATE, type Plan } from "../compile/plan.ts";
+import { EGRESS, GATE, numToIp, type Plan, parseCidr } from "../compile/index.ts";
 import type { Deployment } from "../model/types.ts";
 
 /** Lab networks never leave 10.203.0.0/20; the "outside" link sits at 10.203.32.0/30. */
 export const LAB_POOL = "10.203.0.0/20";
 export const OUTSIDE_LINK = { host: "10.203.32.1", outside: "10.203.32.2", prefix: 30 };
 // The matrix's two non-service endpoints are named where the allowed flows are.
-export { HOST, OUTSIDE } from "../compile/allowed.ts";
+export { HOST, OUTSIDE } from "../compile/index.ts";
 
 export interface LabBridge {
   name: string;

@@ -1,8 +1,7 @@
 // `corral verify --lab`: build the topology, (compiled) load the ruleset, probe every cell,
 // tear everything down whatever happens.
 
-import { renderNftables } from "../compile/nftables.ts";
-import { buildPlan } from "../compile/plan.ts";
+import { buildPlan, renderNftables } from "../compile/index.ts";
 import type { Deployment } from "../model/types.ts";
 import type { Policy } from "../policy/index.ts";
 import { Lab, newPrefix } from "./lab.ts";

@@ -1,7 +1,6 @@
 // Shared by every report format: counts, ordering and file-name display.
-import type { ScanResult } from "../scan/scan.ts";
-import type { Sources } from "../scan/sources.ts";
-import { type Finding, SEVERITIES, type Severity } from "../scan/types.ts";
+import type { ScanResult, Sources } from "../scan/index.ts";
+import { type Finding, SEVERITIES, type Severity } from "../scan/index.ts";
 
 export interface ReportOptions {
   /** How to print a file path (e.g. relative to the working directory). */

@@ -2,8 +2,8 @@
 // subgraphs, services as nodes, reachability edges with their ports, exposures from outside.
 // With a policy, edges it does not declare are drawn red.
 import type { ReachEdge } from "../model/types.ts";
-import { idOf } from "../scan/ids.ts";
-import type { ScanResult } from "../scan/scan.ts";
+import type { ScanResult } from "../scan/index.ts";
+import { idOf } from "../scan/index.ts";
 
 interface Graph {
   groups: Map<string, Array<{ key: string; label: string }>>;

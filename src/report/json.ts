@@ -1,6 +1,7 @@
 // Machine output with a stable, versioned schema (documented in docs/scan-json.md).
-import { idOf } from "../scan/ids.ts";
-import type { ScanResult } from "../scan/scan.ts";
+
+import type { ScanResult } from "../scan/index.ts";
+import { idOf } from "../scan/index.ts";
 import { counts, inactiveProfiles, type ReportOptions } from "./common.ts";
 
 export const JSON_SCHEMA_VERSION = 1;

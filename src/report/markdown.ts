@@ -1,7 +1,7 @@
 // A pull-request comment: summary, a findings table (capped, most severe first), suppressed
 // findings folded away.
-import type { ScanResult } from "../scan/scan.ts";
-import { SEVERITIES } from "../scan/types.ts";
+import type { ScanResult } from "../scan/index.ts";
+import { SEVERITIES } from "../scan/index.ts";
 import { bySeverity, counts, type ReportOptions } from "./common.ts";
 
 const ICON = { critical: "🟣", high: "🔴", medium: "🟠", low: "🔵", info: "⚪" } as const;

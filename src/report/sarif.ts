@@ -3,9 +3,8 @@
 // findings carried as SARIF suppressions (so code scanning shows them as dismissed).
 
 import type { SourcePos } from "../model/types.ts";
-import { RULES } from "../scan/catalog.ts";
-import type { ScanResult } from "../scan/scan.ts";
-import type { Rule, Severity } from "../scan/types.ts";
+import type { Rule, ScanResult, Severity } from "../scan/index.ts";
+import { RULES } from "../scan/index.ts";
 import type { ReportOptions } from "./common.ts";
 
 const SECURITY_SEVERITY: Record<Severity, string> = {

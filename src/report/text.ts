@@ -1,10 +1,10 @@
 // Human output: findings grouped by service, most severe first, each with the offending source
 // line and its neighbours; suppressed findings listed with their reasons at the end.
-import { type Colour, paint } from "../cli/paint.ts";
-import type { ScanResult } from "../scan/scan.ts";
-import { lineAt } from "../scan/sources.ts";
-import type { Finding, Severity } from "../scan/types.ts";
+
+import type { Finding, ScanResult, Severity } from "../scan/index.ts";
+import { lineAt } from "../scan/index.ts";
 import { bySeverity, groupByService, type ReportOptions, summaryLine } from "./common.ts";
+import { type Colour, paint } from "./paint.ts";
 
 const COLOUR: Record<Severity, Colour> = {
   critical: "magenta",

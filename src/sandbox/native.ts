@@ -20,22 +20,19 @@ export class NativeHelperError extends Error {
   }
 }
 
-/** Directory holding seccomp-gen and netstub; builds them on first use when the sources are here. */
-export function nativeDir(explicit?: string): string {
-  const dir = explicit ?? process.env.CORRAL_NATIVE_DIR ?? join(PACKAGE_ROOT, "build", "native");
-  if (["seccomp-gen", "netstub", "launch"].every((h) => existsSync(join(dir, h)))) return dir;
-  const script = join(PACKAGE_ROOT, "scripts", "build-native.sh");
-  if (existsSync(script)) {
-    const r = spawnSync("sh", [script], { encoding: "utf8", env: { ...process.env, CORRAL_NATIVE_DIR: dir } });
-    if (r.status === 0 && existsSync(join(dir, "seccomp-gen"))) return dir;
-    throw new NativeHelperError(
-      `building the native helpers failed:\n${r.stderr}`,
-      "install a C compiler and libseccomp-dev (apt-get install gcc libseccomp-dev), then run scripts/build-native.sh",
-    );
-  }
+export const NATIVE_HELPERS = ["seccomp-gen", "netstub", "launch"] as const;
+
+/**
+ * Directory holding the built helpers. They are built at install (package.json "install" runs
+ * scripts/build-native.sh), never here: a run — often as root — only looks for them.
+ */
+export function nativeDir(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const dir = explicit ?? env.CORRAL_NATIVE_DIR ?? join(PACKAGE_ROOT, "build", "native");
+  const missing = NATIVE_HELPERS.filter((h) => !existsSync(join(dir, h)));
+  if (missing.length === 0) return dir;
   throw new NativeHelperError(
-    `native helpers not found in ${dir}`,
-    "run scripts/build-native.sh, or set CORRAL_NATIVE_DIR",
+    `native helpers not built: ${missing.join(", ")} missing in ${dir}`,
+    `install a C compiler and libseccomp-dev (apt-get install gcc libseccomp-dev), then run \`sh ${join(PACKAGE_ROOT, "scripts", "build-native.sh")}\` (or \`npm rebuild\`), or set CORRAL_NATIVE_DIR`,
   );
 }
 

@@ -13,7 +13,7 @@
 // <state_dir>/admin.token, read per request (the gate may start, and create it, after the UI).
 import { createParser } from "eventsource-parser";
 import { z } from "zod";
-import { adminUrlFromListen, findAdminToken } from "../gate/admin-token.ts";
+import { adminUrlFromListen, findAdminToken } from "../gate/index.ts";
 import type { EventHub } from "./event-hub.ts";
 import { parseGateEvent } from "./events.ts";
 
