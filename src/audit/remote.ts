@@ -7,7 +7,7 @@ import type { AuditSinkOptions } from "./options.ts";
 import type { AuditSink } from "./sink.ts";
 import type { Actor, AuditKind, JsonObject } from "./types.ts";
 
-/** What the gate accepts from other processes (src/gate/admin.ts REMOTE_AUDIT_KINDS). */
+/** What the gate accepts from other processes (src/gate/admin/schemas.ts REMOTE_AUDIT_KINDS). */
 export const REPORTABLE_KINDS: readonly string[] = ["sandbox.run", "login", "approval"];
 
 export interface ReporterOptions {

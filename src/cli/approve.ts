@@ -1,6 +1,8 @@
 // `corral approve <id> [--for 1h]` and `corral deny <id>`: talk to a running gate's admin API.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { GateAdminClient, GateAdminError } from "../gate/admin/client.ts";
+import { APPROVAL_ID, type ApprovalRecord } from "../gate/admin/schemas.ts";
 import { ADMIN_TOKEN_ENV, findAdminToken } from "../gate/admin-token.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
@@ -56,7 +58,7 @@ policy's gate.state_dir).`;
         true,
       );
       const id = positionals[0];
-      if (!id || positionals.length !== 1 || !/^[0-9a-f]{1,32}$/.test(id))
+      if (!id || positionals.length !== 1 || !APPROVAL_ID.test(id))
         throw new UsageError(`expected one request id, e.g. corral ${verb} 3fa9c01b2e`);
       let forMs = 0;
       if (verb === "approve") {
@@ -68,39 +70,23 @@ policy's gate.state_dir).`;
       }
       const { admin, token } = await adminTarget(values, ctx);
       const actor = values.actor ?? ctx.env.USER ?? "cli";
-      let res: Response;
+      const client = new GateAdminClient({ baseUrl: `http://${admin}`, token });
+      let body: ApprovalRecord;
       try {
-        res = await fetch(`http://${admin}/approvals/${id}/${verb}`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          },
-          body: JSON.stringify({ forMs, actor }),
-          signal: AbortSignal.timeout(5000),
-        });
+        body = verb === "approve" ? await client.approve(id, forMs, actor) : await client.deny(id, actor);
       } catch (err) {
-        throw new UsageError(
-          `cannot reach the gate's admin API at ${admin}: ${(err as Error).cause ?? (err as Error).message}`,
-          "is 'corral gate' running? pass --admin HOST:PORT",
-        );
-      }
-      const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      if (res.status === 401) {
-        ctx.stderr.write(
-          `corral ${verb}: the gate wants its admin token: set $${ADMIN_TOKEN_ENV} or pass --state <the gate's state dir> (admin.token)\n`,
-        );
-        return EXIT.failed;
-      }
-      if (!res.ok) {
-        ctx.stderr.write(`corral ${verb}: ${String(body.error ?? res.statusText)}\n`);
+        if (!(err instanceof GateAdminError)) throw err;
+        if (err.status === undefined)
+          throw new UsageError(err.message, "is 'corral gate' running? pass --admin HOST:PORT");
+        const hint = err.status === 401 ? ` (set $${ADMIN_TOKEN_ENV} or pass --state <the gate's state dir>)` : "";
+        ctx.stderr.write(`corral ${verb}: ${err.message}${hint}\n`);
         return EXIT.failed;
       }
       if (values.format === "json") ctx.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
       else {
-        const dest = `${String(body.name ?? body.ip)}${body.port ? `:${body.port}` : ""}`;
-        const until = typeof body.expires === "number" ? ` until ${new Date(body.expires).toISOString()}` : "";
-        ctx.stdout.write(`${id}: ${String(body.identity)} → ${dest} ${String(body.status)}${until}\n`);
+        const dest = `${body.name ?? body.ip}${body.port ? `:${body.port}` : ""}`;
+        const until = body.expires !== undefined ? ` until ${new Date(body.expires).toISOString()}` : "";
+        ctx.stdout.write(`${id}: ${body.identity} → ${dest} ${body.status}${until}\n`);
       }
       return EXIT.ok;
     },

@@ -2,6 +2,7 @@
 // through the gate). Lean on purpose: the sandbox and the policy are imported only when needed.
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { GateAdminClient } from "../gate/admin/client.ts";
 import { adminUrlFromListen, findAdminToken } from "../gate/admin-token.ts";
 import { paint } from "../report/paint.ts";
 import type { GateOptions } from "../sandbox/types.ts";
@@ -42,45 +43,12 @@ not be set up (the message says why and how to fix it).`;
 
 /** A token for this run only, from the gate's admin API; released when the run ends. */
 async function mintRunToken(
-  adminUrl: string,
-  adminToken: string | undefined,
+  admin: GateAdminClient,
   parent: string,
   run: string,
 ): Promise<{ token: string; release: () => Promise<void> }> {
-  const headers = {
-    "content-type": "application/json",
-    ...(adminToken ? { authorization: `Bearer ${adminToken}` } : {}),
-  };
-  let res: Response;
-  try {
-    res = await fetch(`${adminUrl}/identities/ephemeral`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ parent, run, ttlMs: 24 * 3_600_000 }),
-      signal: AbortSignal.timeout(5000),
-      redirect: "error",
-    });
-  } catch (err) {
-    throw new Error(`admin API at ${adminUrl} unreachable (${(err as Error).message})`);
-  }
-  const body = (await res.json().catch(() => ({}))) as { token?: unknown; error?: unknown };
-  if (!res.ok || typeof body.token !== "string")
-    throw new Error(
-      res.status === 401
-        ? "the admin API wants its token ($CORRAL_GATE_ADMIN_TOKEN or <gate.state_dir>/admin.token)"
-        : `admin API answered ${res.status}: ${String(body.error ?? "no token")}`,
-    );
-  const token = body.token;
-  return {
-    token,
-    release: async () => {
-      await fetch(`${adminUrl}/identities/ephemeral/${encodeURIComponent(token)}`, {
-        method: "DELETE",
-        headers,
-        signal: AbortSignal.timeout(5000),
-      }).then((r) => r.body?.cancel());
-    },
-  };
+  const { token } = await admin.mintRun(parent, run, 24 * 3_600_000);
+  return { token, release: () => admin.releaseRun(token) };
 }
 
 const SETUP_ERRORS = new Set(["SandboxConfigError", "CgroupUnavailableError", "NativeHelperError"]);
@@ -169,17 +137,19 @@ export const command: Command = {
       gate = { proxy, ...(staticToken ? { token: staticToken } : {}) };
       if (identity && adminUrl) {
         gate.mintToken = (runId) =>
-          mintRunToken(adminUrl, adminToken, identity, runId).catch((err: Error) => {
-            if (!staticToken) {
-              const env = loaded?.identities[identity]?.token_env;
-              throw new UsageError(
-                `cannot get a run token from the gate (${err.message}), and $${env} is empty`,
-                `start 'corral gate' with this policy, or export ${env}=<token the gate knows for ${identity}>`,
-              );
-            }
-            warn(`no per-run token (${err.message}); using ${identity}'s shared token`);
-            return { token: staticToken };
-          });
+          mintRunToken(new GateAdminClient({ baseUrl: adminUrl, token: adminToken }), identity, runId).catch(
+            (err: Error) => {
+              if (!staticToken) {
+                const env = loaded?.identities[identity]?.token_env;
+                throw new UsageError(
+                  `cannot get a run token from the gate (${err.message}), and $${env} is empty`,
+                  `start 'corral gate' with this policy, or export ${env}=<token the gate knows for ${identity}>`,
+                );
+              }
+              warn(`no per-run token (${err.message}); using ${identity}'s shared token`);
+              return { token: staticToken };
+            },
+          );
       }
       // Neither: requests go without a token and the gate knows the run by its source address.
     }

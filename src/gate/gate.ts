@@ -1,13 +1,13 @@
 // The running gate: one policy snapshot shared by the DNS server and the proxy, one bus that
 // every decision goes through (log, metrics, detector, learn, approvals, audit), and reload
 // that swaps the snapshot only when the new policy loads completely.
-import type http from "node:http";
 import { networkInterfaces } from "node:os";
+import type { FastifyInstance } from "fastify";
 import ipaddr from "ipaddr.js";
 import type { Logger } from "pino";
 import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
-import { createAdminServer, listenAdmin } from "./admin.ts";
+import { createAdminServer, listenAdmin } from "./admin/server.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { Alerting } from "./alerting.ts";
 import { Approvals } from "./approvals.ts";
@@ -118,7 +118,7 @@ export class Gate {
   private readonly opts: GateOptions;
   private proxy: ProxyServer | undefined;
   private dns: DnsServer | undefined;
-  private admin: http.Server | undefined;
+  private admin: FastifyInstance | undefined;
   private watcher: PolicyWatch | undefined;
   private readonly audit: GateAudit;
   private readonly alerting: Alerting;
@@ -497,16 +497,7 @@ export class Gate {
         },
         `dns: ${batch.repeats} answers repeated from the table, ${batch.handled} queries answered in JavaScript`,
       );
-    await Promise.all([
-      this.proxy?.close(true),
-      this.dns?.close(),
-      this.admin
-        ? new Promise<void>((r) => {
-            this.admin!.closeAllConnections();
-            this.admin!.close(() => r());
-          })
-        : undefined,
-    ]);
+    await Promise.all([this.proxy?.close(true), this.dns?.close(), this.admin?.close()]);
     this.resolverRef.close();
     this.learn.flush();
     this.logger.flush();

@@ -1,3 +1,5 @@
+export { GateAdminClient, GateAdminError, type GateAdminOptions } from "./admin/client.ts";
+export { APPROVAL_ID, type ApprovalRecord, approvalId } from "./admin/schemas.ts";
 export { adminUrlFromListen, findAdminToken } from "./admin-token.ts";
 export { type ApprovalRequest, Approvals } from "./approvals.ts";
 export { type Decision, decide, type Grant, type Target } from "./decide.ts";

@@ -1,19 +1,10 @@
-// The dashboard's only line to the gate: its admin HTTP API. Approvals are listed and decided
-// with plain requests; decisions and alerts arrive on the gate's `/events` stream, which this
-// client keeps open (reconnecting with back-off) and relays into the EventHub.
-//
-// The contract (the gate implements it):
-//   GET  /events                     text/event-stream; `event: decision|alert`, data = JSON
-//                                    (ECS field names, as src/gate/admin.ts sends them)
-//   GET  /approvals                  {requests: [{id, identity, name?|ip?, port?, created, status}]}
-//   POST /approvals/:id/approve      {"forMs": 3600000, "for": "1h", "actor": "ui:admin"} → 2xx
-//   POST /approvals/:id/deny         {"actor": "ui:admin"}                              → 2xx
-// The gate records approvals in its own audit log under the actor sent here. The gate's admin
-// token is sent as `Authorization: Bearer …`: CORRAL_GATE_ADMIN_TOKEN, else the gate's
-// <state_dir>/admin.token, read per request (the gate may start, and create it, after the UI).
+// The dashboard's only line to the gate: its admin API, through the gate's own typed client
+// (src/gate/admin/client.ts, whose answers are parsed with the server's schemas). This adds what
+// the dashboard needs on top: pending approvals as rows, and the `/events` stream kept open
+// (reconnecting with back-off) and relayed into the EventHub. The admin token is read per request
+// ($CORRAL_GATE_ADMIN_TOKEN, else <state_dir>/admin.token): the gate may create it after the UI.
 import { createParser } from "eventsource-parser";
-import { z } from "zod";
-import { adminUrlFromListen, findAdminToken } from "../gate/index.ts";
+import { adminUrlFromListen, findAdminToken, GateAdminClient } from "../gate/index.ts";
 import type { EventHub } from "./event-hub.ts";
 import { parseGateEvent } from "./events.ts";
 
@@ -22,18 +13,6 @@ export type ApprovalDuration = (typeof APPROVAL_DURATIONS)[number];
 
 export const DURATION_MS: Record<ApprovalDuration, number> = { "15m": 15 * 60_000, "1h": 3_600_000, "24h": 86_400_000 };
 
-const gateRequestSchema = z.object({
-  id: z.string().min(1).max(128),
-  identity: z.string().max(256),
-  name: z.string().max(512).optional(),
-  ip: z.string().max(64).optional(),
-  port: z.number().int().min(0).max(65535).optional(),
-  created: z.number().optional(),
-  status: z.enum(["pending", "approved", "denied"]),
-  expires: z.number().optional(),
-});
-const approvalsSchema = z.object({ requests: z.array(gateRequestSchema) });
-
 export interface PendingApproval {
   id: string;
   identity: string;
@@ -41,14 +20,8 @@ export interface PendingApproval {
   requested?: string;
 }
 
-export class GateError extends Error {
-  readonly status: number | undefined;
-  constructor(message: string, status?: number) {
-    super(message);
-    this.name = "GateError";
-    this.status = status;
-  }
-}
+/** What every gate call throws: the HTTP status, or undefined when the gate did not answer. */
+export { GateAdminError as GateError } from "../gate/index.ts";
 
 export interface GateStatus {
   url: string;
@@ -62,79 +35,40 @@ export const gateUrlFromListen = adminUrlFromListen;
 
 export class GateClient {
   readonly baseUrl: string;
-  private readonly token: string | undefined;
-  private readonly timeoutMs: number;
+  private readonly admin: GateAdminClient;
   private status: GateStatus;
   private abort: AbortController | undefined;
 
-  private readonly stateDir: string | undefined;
-
   constructor(opts: { baseUrl: string; token?: string; stateDir?: string; timeoutMs?: number }) {
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
-    this.token = opts.token;
-    this.stateDir = opts.stateDir;
-    this.timeoutMs = opts.timeoutMs ?? 5000;
+    const { token, stateDir } = opts;
+    this.admin = new GateAdminClient({
+      baseUrl: opts.baseUrl,
+      // Read per request: the gate may start, and create its token file, after the dashboard.
+      token: () => token ?? findAdminToken({}, stateDir),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    this.baseUrl = this.admin.baseUrl;
     this.status = { url: this.baseUrl, connected: false };
   }
 
-  private headers(extra: Record<string, string> = {}): Record<string, string> {
-    const token = this.token ?? findAdminToken({}, this.stateDir);
-    return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
-  }
-
-  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: this.headers(
-          body === undefined
-            ? { accept: "application/json" }
-            : { accept: "application/json", "content-type": "application/json" },
-        ),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: "error",
-      });
-    } catch (err) {
-      throw new GateError(`gate admin API at ${this.baseUrl} unreachable: ${(err as Error).message}`);
-    }
-    const text = await res.text();
-    if (!res.ok)
-      throw new GateError(`gate answered ${res.status} to ${method} ${path}: ${text.slice(0, 200)}`, res.status);
-    if (text === "") return undefined;
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new GateError(`gate answered ${method} ${path} with non-JSON`);
-    }
-  }
-
   async listApprovals(): Promise<PendingApproval[]> {
-    const parsed = approvalsSchema.safeParse(await this.request("GET", "/approvals"));
-    if (!parsed.success)
-      throw new GateError(`gate's /approvals answer is not a list of requests: ${parsed.error.issues[0]?.message}`);
-    return parsed.data.requests
+    return (await this.admin.approvals())
       .filter((r) => r.status === "pending")
-      .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
+      .sort((a, b) => a.created - b.created)
       .map((r) => ({
         id: r.id,
         identity: r.identity,
         destination: `${r.name ?? r.ip ?? "(unknown)"}${r.port ? `:${r.port}` : ""}`,
-        ...(r.created !== undefined ? { requested: new Date(r.created).toISOString() } : {}),
+        requested: new Date(r.created).toISOString(),
       }));
   }
 
   async approve(id: string, duration: ApprovalDuration, actor: string): Promise<void> {
-    await this.request("POST", `/approvals/${encodeURIComponent(id)}/approve`, {
-      for: duration,
-      forMs: DURATION_MS[duration],
-      actor,
-    });
+    await this.admin.approve(id, DURATION_MS[duration], actor, duration);
   }
 
   async deny(id: string, actor: string): Promise<void> {
-    await this.request("POST", `/approvals/${encodeURIComponent(id)}/deny`, { actor });
+    await this.admin.deny(id, actor);
   }
 
   getStatus(): GateStatus {
@@ -180,12 +114,7 @@ export class GateClient {
   }
 
   private async stream(hub: EventHub, signal: AbortSignal, onOpen: () => void): Promise<void> {
-    const res = await fetch(`${this.baseUrl}/events`, {
-      headers: this.headers({ accept: "text/event-stream" }),
-      signal,
-      redirect: "error",
-    });
-    if (!res.ok || !res.body) throw new Error(`gate answered ${res.status} to GET /events`);
+    const body = await this.admin.events(signal);
     this.status = { url: this.baseUrl, connected: true, since: new Date().toISOString() };
     onOpen();
     const parser = createParser({
@@ -196,6 +125,6 @@ export class GateClient {
       },
     });
     const decoder = new TextDecoder();
-    for await (const chunk of res.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
+    for await (const chunk of body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
   }
 }

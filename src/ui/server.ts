@@ -5,6 +5,7 @@ import { parseCookie, stringifySetCookie } from "cookie";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { APPROVAL_ID } from "../gate/index.ts";
 import { EventHub } from "./event-hub.ts";
 import { APPROVAL_DURATIONS, type GateClient, GateError } from "./gate-client.ts";
 import { type GraphInput, layoutGraph } from "./graph.ts";
@@ -51,7 +52,6 @@ export interface UiServer {
 
 export const ADMIN = "admin";
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-const APPROVAL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const loginBody = z.strictObject({ password: z.string().max(1024) });
 const approveBody = z.strictObject({ for: z.enum(APPROVAL_DURATIONS) });
@@ -274,7 +274,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   const decideApproval =
     (verdict: "approve" | "deny") => async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
       const id = req.params.id;
-      if (!APPROVAL_ID.test(id)) return reply.code(400).send({ error: "malformed approval id" });
+      if (!APPROVAL_ID.test(id)) return reply.code(400).send({ error: "malformed approval id (1-32 hex digits)" });
       let duration: (typeof APPROVAL_DURATIONS)[number] | undefined;
       if (verdict === "approve") {
         const body = approveBody.safeParse(req.body ?? {});
