@@ -4,10 +4,12 @@ import { resolve } from "node:path";
 import { GateAdminClient, GateAdminError } from "../gate/admin/client.ts";
 import { APPROVAL_ID, type ApprovalRecord } from "../gate/admin/schemas.ts";
 import { ADMIN_TOKEN_ENV, findAdminToken } from "../gate/admin-token.ts";
+import { httpUrlOf } from "../policy/host-port.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext, EXIT, UsageError } from "./command.ts";
+import { hostPortFlag } from "./host-port-flag.ts";
 
 async function adminTarget(
   values: { admin?: string; policy: string; state?: string },
@@ -18,9 +20,9 @@ async function adminTarget(
   const loaded = !values.admin || existsSync(policyFile) ? await loadPolicy(policyFile) : undefined;
   const stateDir = values.state ?? loaded?.policy.gate.state_dir;
   const token = findAdminToken(ctx.env, stateDir ? resolve(ctx.cwd, stateDir) : undefined);
-  const admin =
-    values.admin ??
-    loaded!.policy.gate.listen.admin.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
+  const admin = httpUrlOf(
+    values.admin !== undefined ? hostPortFlag("admin", values.admin) : loaded!.policy.gate.listen.admin,
+  );
   return { admin, token };
 }
 
@@ -70,7 +72,7 @@ policy's gate.state_dir).`;
       }
       const { admin, token } = await adminTarget(values, ctx);
       const actor = values.actor ?? ctx.env.USER ?? "cli";
-      const client = new GateAdminClient({ baseUrl: `http://${admin}`, token });
+      const client = new GateAdminClient({ baseUrl: admin, token });
       let body: ApprovalRecord;
       try {
         body = verb === "approve" ? await client.approve(id, forMs, actor) : await client.deny(id, actor);

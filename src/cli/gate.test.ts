@@ -8,7 +8,6 @@ import { test } from "node:test";
 import { parse } from "yaml";
 import { compileComposeOverlay } from "../compile/compose-overlay.ts";
 import { decide } from "../gate/decide.ts";
-import { parseListen } from "../gate/gate.ts";
 import { resolveCaller } from "../gate/identity.ts";
 import { buildIndex } from "../gate/policy-index.ts";
 import { readDeployment } from "../model/load.ts";
@@ -30,11 +29,15 @@ test("the compose overlay's gate command line parses with corral gate's own pars
 
   const parsed = parseGateArgs(command.slice(1), "/");
   assert.equal(parsed.file, "/etc/corral/corral.yaml");
-  const proxy = parseListen(parsed.listen.proxy ?? "");
-  assert.equal(proxy.host, "0.0.0.0", "the proxy listens on the container's interfaces");
+  const proxy = parsed.listen.proxy;
+  assert.equal(proxy?.host, "0.0.0.0", "the proxy listens on the container's interfaces");
   assert.ok(proxy.port > 0);
-  assert.deepEqual(parseListen(parsed.listen.dns ?? ""), { host: "0.0.0.0", port: 53 }, "Docker's dns: asks port 53");
-  assert.equal(parsed.listen.admin, "127.0.0.1:9099", "the admin API stays on the container's loopback");
+  assert.deepEqual(parsed.listen.dns, { host: "0.0.0.0", port: 53 }, "Docker's dns: asks port 53");
+  assert.deepEqual(
+    parsed.listen.admin,
+    { host: "127.0.0.1", port: 9099 },
+    "the admin API stays on the container's loopback",
+  );
   // Everything the gate writes lives in the state volume, never beside the read-only policy.
   assert.equal(parsed.values.state, "/var/lib/corral/gate");
   assert.equal(parsed.values.audit, "/var/lib/corral/audit", "the example policy audits");

@@ -1,12 +1,14 @@
 import { dirname, resolve } from "node:path";
 import { type AuditSinkOptions, auditOptionsFromPolicy, openAuditSink } from "../audit/index.ts";
 import { clusterMetrics, isPrimary, onRelay, relay, runWorkers, shareMetrics, workerIndex } from "../gate/cluster.ts";
-import { Gate, parseListen } from "../gate/gate.ts";
+import { Gate } from "../gate/gate.ts";
 import { createLogger } from "../gate/log.ts";
 import { mergeMaps, parseMapFlag, readMapFile } from "../gate/service-map.ts";
+import { formatHostPort, type HostPort } from "../policy/host-port.ts";
 import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
+import { hostPortFlag } from "./host-port-flag.ts";
 
 /**
  * `corral gate` arguments → what the gate is started with. Exported so generated command
@@ -43,16 +45,11 @@ export function parseGateArgs(args: string[], cwd: string) {
   } catch (err) {
     throw new UsageError((err as Error).message, "use --map service=ip or a JSON map file");
   }
-  const listen: { proxy?: string; dns?: string; admin?: string } = {};
+  const listen: Partial<Record<"proxy" | "dns" | "admin", HostPort>> = {};
   for (const k of ["proxy", "dns", "admin"] as const) {
     const v = values[k];
     if (v === undefined) continue;
-    try {
-      parseListen(v);
-    } catch (err) {
-      throw new UsageError(`--${k}: ${(err as Error).message}`, "use HOST:PORT, e.g. 0.0.0.0:3128");
-    }
-    listen[k] = v;
+    listen[k] = hostPortFlag(k, v, "0.0.0.0:3128");
   }
   return { values, workers, dnsWorkers, file: resolve(cwd, values.policy), serviceMap, listen };
 }
@@ -122,7 +119,7 @@ Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be
     if (workers > 1 && isPrimary()) {
       const listenOf = loaded.policy.gate.listen;
       for (const l of [listen.proxy ?? listenOf.proxy, listen.dns ?? listenOf.dns]) {
-        if (parseListen(l).port === 0) throw new UsageError(`--workers needs fixed ports, got ${l}`);
+        if (l.port === 0) throw new UsageError(`--workers needs fixed ports, got ${formatHostPort(l)}`);
       }
       ctx.stderr.write(`corral gate: starting ${workers} workers\n`);
       await runWorkers(workers, ctx.stopSignal, (line) => ctx.stderr.write(`corral gate: ${line}\n`));

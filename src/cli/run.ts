@@ -3,11 +3,13 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { GateAdminClient } from "../gate/admin/client.ts";
-import { adminUrlFromListen, findAdminToken } from "../gate/admin-token.ts";
+import { findAdminToken } from "../gate/admin-token.ts";
+import { formatHostPort, httpUrlOf, reachableHostPort } from "../policy/host-port.ts";
 import { paint } from "../report/paint.ts";
 import type { GateOptions } from "../sandbox/types.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
+import { hostPortFlag } from "./host-port-flag.ts";
 
 const HELP = `usage: corral run [--profile NAME] [--policy corral.yaml] [--format text|json]
                   [--identity NAME] [--gate HOST:PORT] [--admin HOST:PORT] [--quiet]
@@ -107,8 +109,8 @@ export const command: Command = {
     };
     const profile = setupErrors(() => sandbox.resolveProfile(loaded, values.profile));
 
-    const adminListen = values.admin ?? loaded?.gate.listen.admin;
-    const adminUrl = adminListen ? adminUrlFromListen(adminListen) : undefined;
+    const adminListen = values.admin !== undefined ? hostPortFlag("admin", values.admin) : loaded?.gate.listen.admin;
+    const adminUrl = adminListen ? httpUrlOf(adminListen) : undefined;
     const adminToken = findAdminToken(
       ctx.env,
       loaded?.gate.state_dir ? resolve(ctx.cwd, loaded.gate.state_dir) : undefined,
@@ -117,7 +119,8 @@ export const command: Command = {
 
     let gate: GateOptions | undefined;
     if (profile.network === "gate") {
-      const proxy = values.gate ?? loaded?.gate.listen.proxy;
+      const proxyAt = values.gate !== undefined ? hostPortFlag("gate", values.gate) : loaded?.gate.listen.proxy;
+      const proxy = proxyAt && formatHostPort(reachableHostPort(proxyAt));
       if (!proxy)
         throw new UsageError(
           "profile network is 'gate' but no gate address is known",

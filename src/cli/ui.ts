@@ -16,15 +16,13 @@ import {
 import { findAdminToken } from "../gate/admin-token.ts";
 import { readDeployment } from "../model/load.ts";
 import { computeReachability, serviceId } from "../model/reachability.ts";
-import { parseListen } from "../policy/check.ts";
-import { durationMs, loadPolicy, type Policy } from "../policy/index.ts";
+import { durationMs, formatHostPort, httpUrlOf, loadPolicy, type Policy } from "../policy/index.ts";
 import { isGlob } from "../policy/zones.ts";
 import type { AuditState, GraphInput, SandboxRun } from "../ui/index.ts";
 import {
   createUiServer,
   defaultStateDir,
   GateClient,
-  gateUrlFromListen,
   hashPassword,
   passwordProblem,
   readPasswordRecord,
@@ -32,6 +30,7 @@ import {
 } from "../ui/index.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext, EXIT, UsageError } from "./command.ts";
+import { hostPortFlag } from "./host-port-flag.ts";
 
 const HELP = `usage: corral ui [options]              serve the dashboard
        corral ui passwd [--state-dir DIR]  set the admin password (read from stdin)
@@ -276,9 +275,10 @@ export const command: Command = {
         "set one first: corral ui passwd (reads it from stdin)",
       );
     }
-    const listen = values.listen ?? policy?.ui?.listen ?? "127.0.0.1:9443";
-    const addr = parseListen(listen);
-    if (!addr) throw new UsageError(`--listen '${listen}' is not host:port`, "e.g. --listen 127.0.0.1:9443");
+    const addr =
+      values.listen !== undefined
+        ? hostPortFlag("listen", values.listen, "127.0.0.1:9443")
+        : (policy?.ui?.listen ?? { host: "127.0.0.1", port: 9443 });
     const certPath =
       values["tls-cert"] ?? (policy?.ui?.tls ? resolve(dirname(policyFile!), policy.ui.tls.cert) : undefined);
     const keyPath =
@@ -295,7 +295,7 @@ export const command: Command = {
     }
     if (!tls && !isLoopback(addr.host)) {
       throw new UsageError(
-        `refusing to serve the dashboard on ${listen} without TLS: the password would cross the network in clear`,
+        `refusing to serve the dashboard on ${formatHostPort(addr)} without TLS: the password would cross the network in clear`,
         "pass --tls-cert and --tls-key, or listen on 127.0.0.1",
       );
     }
@@ -308,7 +308,7 @@ export const command: Command = {
 
     const gateUrl = values["no-gate"]
       ? undefined
-      : (values.gate ?? gateUrlFromListen(policy?.gate.listen.admin ?? "127.0.0.1:9099"));
+      : (values.gate ?? httpUrlOf(policy?.gate.listen.admin ?? { host: "127.0.0.1", port: 9099 }));
     const gate = gateUrl
       ? new GateClient({
           baseUrl: gateUrl,
@@ -346,7 +346,7 @@ export const command: Command = {
     } catch (err) {
       await ui.close();
       await audit.sink?.close();
-      throw new UsageError(`cannot listen on ${listen}: ${(err as Error).message}`);
+      throw new UsageError(`cannot listen on ${formatHostPort(addr)}: ${(err as Error).message}`);
     }
     await new Promise<void>((r) => {
       if (ctx.stopSignal.aborted) r();

@@ -115,11 +115,6 @@ export function bridgeName(key: string): string {
   return `${BRIDGE_PREFIX}${safe}-${(fnv1a(key) & 0xffff).toString(16).padStart(4, "0")}`;
 }
 
-function portOf(hostPort: string, fallback: number): number {
-  const m = /:(\d+)$/.exec(hostPort);
-  return m ? Number(m[1]) : fallback;
-}
-
 function prefixFor(hosts: number): number {
   // Members live in the upper half (the dynamic range), so the subnet holds twice the hosts;
   // never smaller than a /24 so a zone's replicas can grow.
@@ -234,8 +229,8 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
   const clients = [...new Set(policy.egress.flatMap((e) => e.from.flatMap(expand)))].sort();
   let gate: GatePlan | undefined;
   if (clients.length > 0) {
-    const proxyPort = portOf(policy.gate.listen.proxy, 3128);
-    const dnsPort = portOf(policy.gate.listen.dns, 53);
+    const proxyPort = policy.gate.listen.proxy.port;
+    const dnsPort = policy.gate.listen.dns.port;
     gate = { proxyPort, dnsPort, clients };
     const ports: PortRange[] = [{ from: proxyPort, to: proxyPort, protocol: "tcp" }];
     for (const p of new Set([dnsPort, 53]))

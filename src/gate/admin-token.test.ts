@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { adminUrlFromListen, bearerMatches, ensureAdminToken, findAdminToken } from "./admin-token.ts";
+import { bearerMatches, ensureAdminToken, findAdminToken } from "./admin-token.ts";
 import { EphemeralIdentities } from "./ephemeral.ts";
 
 test("bearer check: exact token only, any length, case-insensitive scheme", () => {
@@ -42,12 +42,6 @@ test("token file: created once (0600), reused, loosened modes tightened; env win
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test("admin URLs from listen addresses", () => {
-  assert.equal(adminUrlFromListen("127.0.0.1:9099"), "http://127.0.0.1:9099");
-  assert.equal(adminUrlFromListen("0.0.0.0:9099"), "http://127.0.0.1:9099");
-  assert.equal(adminUrlFromListen("[::]:9099"), "http://[::1]:9099");
 });
 
 test("ephemeral identities: minted, looked up, expire, released", () => {

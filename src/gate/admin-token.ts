@@ -75,13 +75,3 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   const same = timingSafeEqual(given.length === want.length ? given : want, want);
   return same && given.length === want.length;
 }
-
-/** A listen address (`127.0.0.1:9099`, `[::1]:9099`, `0.0.0.0:9099` → loopback) → the admin API's base URL. */
-export function adminUrlFromListen(listen: string): string {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
-  if (!m) throw new Error(`not a host:port: ${listen}`);
-  let host = m[1] ?? m[2]!;
-  if (host === "0.0.0.0") host = "127.0.0.1";
-  if (host === "::") host = "::1";
-  return `http://${host.includes(":") ? `[${host}]` : host}:${m[3]}`;
-}

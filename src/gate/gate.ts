@@ -5,6 +5,7 @@ import { networkInterfaces } from "node:os";
 import type { FastifyInstance } from "fastify";
 import ipaddr from "ipaddr.js";
 import type { Logger } from "pino";
+import { formatHostPort, type HostPort } from "../policy/host-port.ts";
 import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
 import { createAdminServer, listenAdmin } from "./admin/server.ts";
@@ -17,7 +18,6 @@ import { Detector } from "./detect.ts";
 import { type DiscoveryOptions, ServiceDiscovery } from "./discovery.ts";
 import { Resolver } from "./dns/resolver.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
-import { parseUpstream } from "./dns/upstream.ts";
 import { EphemeralIdentities } from "./ephemeral.ts";
 import { type AuditSink, type DecisionEvent, EventBus } from "./events.ts";
 import { GateAudit } from "./gate-audit.ts";
@@ -40,17 +40,6 @@ import {
   streamSubscriber,
 } from "./subscribers.ts";
 
-export interface ListenAddr {
-  host: string;
-  port: number;
-}
-
-export function parseListen(text: string): ListenAddr {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
-  if (!m) throw new Error(`listen address '${text}' is not host:port`);
-  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
-}
-
 export interface GateOptions {
   loaded: LoadedPolicy;
   /** watch this file and reload on change (and on reload()) */
@@ -64,7 +53,7 @@ export interface GateOptions {
   logger?: Logger;
   audit?: AuditSink;
   /** overrides of gate.listen (tests pass port 0) */
-  listen?: { proxy?: string; dns?: string; admin?: string };
+  listen?: Partial<Record<"proxy" | "dns" | "admin", HostPort>>;
   /** which listeners to start (default all) */
   serve?: { proxy?: boolean; dns?: boolean; admin?: boolean };
   stateDir?: string;
@@ -86,7 +75,7 @@ export interface GateOptions {
   relay?: { send(to: "all" | number, payload: RelayPayload): void; on(handler: (p: RelayPayload) => void): void };
 }
 
-function selfAddresses(bound: ListenAddr[]): Floor["self"] {
+function selfAddresses(bound: HostPort[]): Floor["self"] {
   const out: { addr: ipaddr.IPv4 | ipaddr.IPv6; port?: number }[] = [];
   for (const b of bound) {
     const addr = ipaddr.parse(b.host);
@@ -109,7 +98,7 @@ export class Gate {
   readonly ephemeral: EphemeralIdentities;
   /** what the admin API expects in `Authorization: Bearer …` */
   readonly adminToken: string;
-  addresses: { proxy?: ListenAddr; dns?: ListenAddr; admin?: ListenAddr } = {};
+  addresses: { proxy?: HostPort; dns?: HostPort; admin?: HostPort } = {};
   private loaded: LoadedPolicy;
   private snap: Snapshot;
   private resolverRef: Resolver;
@@ -217,7 +206,7 @@ export class Gate {
   private buildResolver(loaded: LoadedPolicy): Resolver {
     const d = loaded.policy.dns;
     return new Resolver({
-      upstreams: d.upstreams.map(parseUpstream),
+      upstreams: d.upstreams,
       timeoutMs: durationMs(d.timeout),
       retries: d.retries,
       cacheMax: d.cache_max,
@@ -249,9 +238,9 @@ export class Gate {
   private async listen(): Promise<void> {
     const listen = this.loaded.policy.gate.listen;
     const serve = { proxy: true, dns: true, admin: true, ...this.opts.serve };
-    const bound: ListenAddr[] = [];
+    const bound: HostPort[] = [];
     if (serve.proxy) {
-      const l = parseListen(this.opts.listen?.proxy ?? listen.proxy);
+      const l = this.opts.listen?.proxy ?? listen.proxy;
       const bytesUp = this.metrics.bytes.labels({ direction: "up" });
       const bytesDown = this.metrics.bytes.labels({ direction: "down" });
       this.proxy = new ProxyServer(this.ctx, {
@@ -263,7 +252,7 @@ export class Gate {
       bound.push(this.addresses.proxy);
     }
     if (serve.dns) {
-      const l = parseListen(this.opts.listen?.dns ?? listen.dns);
+      const l = this.opts.listen?.dns ?? listen.dns;
       this.dns = await startDnsServer(this.ctx, l.host, l.port, {
         reusePort: this.opts.worker !== undefined,
         batch: this.opts.dnsBatch !== false && this.opts.now === undefined,
@@ -274,7 +263,7 @@ export class Gate {
       bound.push(this.dns.address);
     }
     if (serve.admin) {
-      const l = parseListen(this.opts.listen?.admin ?? listen.admin);
+      const l = this.opts.listen?.admin ?? listen.admin;
       this.admin = createAdminServer({
         metrics: this.metrics,
         metricsText: this.opts.metricsText,
@@ -299,9 +288,9 @@ export class Gate {
       bound.push(this.addresses.admin);
     }
     // Listeners this process does not serve (another worker's admin API) are still the gate.
-    for (const [name, text] of Object.entries(listen) as [keyof typeof serve, string][]) {
+    for (const [name, configured] of Object.entries(listen) as [keyof typeof serve, HostPort][]) {
       if (serve[name]) continue;
-      const l = parseListen(this.opts.listen?.[name] ?? text);
+      const l = this.opts.listen?.[name] ?? configured;
       if (l.port !== 0) bound.push(l);
     }
     this.self = selfAddresses(bound);
@@ -329,7 +318,7 @@ export class Gate {
         "corral.policy_hash": this.loaded.hash,
         ...(this.dns ? { "corral.dns.transport": this.dns.transport } : {}),
         ...Object.fromEntries(
-          Object.entries(this.addresses).map(([k, v]) => [`corral.listen.${k}`, `${v.host}:${v.port}`]),
+          Object.entries(this.addresses).map(([k, v]) => [`corral.listen.${k}`, formatHostPort(v)]),
         ),
       },
       "gate started",

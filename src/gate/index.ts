@@ -1,13 +1,13 @@
 export { GateAdminClient, GateAdminError, type GateAdminOptions } from "./admin/client.ts";
 export { APPROVAL_ID, type ApprovalRecord, approvalId } from "./admin/schemas.ts";
-export { adminUrlFromListen, findAdminToken } from "./admin-token.ts";
+export { findAdminToken } from "./admin-token.ts";
 export { type ApprovalRequest, Approvals } from "./approvals.ts";
 export { type Decision, decide, type Grant, type Target } from "./decide.ts";
 export { type DetectConfig, Detector, type Observation } from "./detect.ts";
 export { Resolver } from "./dns/resolver.ts";
 export { answerQuery, handleQuery, startDnsServer } from "./dns/server.ts";
 export { type Alert, type AuditSink, type DecisionEvent, EventBus, type Outcome } from "./events.ts";
-export { Gate, type GateOptions, parseListen } from "./gate.ts";
+export { Gate, type GateOptions } from "./gate.ts";
 export { resolveCaller, tokenFromHeader } from "./identity.ts";
 export { readLearned } from "./learn.ts";
 export { buildIndex, type PolicyIndex } from "./policy-index.ts";

@@ -9,6 +9,8 @@ import { parsePolicy } from "../policy/load.ts";
 import { Gate, type GateOptions } from "./gate.ts";
 import { createLogger } from "./log.ts";
 
+const ANY_LOOPBACK_PORT = { host: "127.0.0.1", port: 0 };
+
 export type ZoneAnswer =
   | { A?: string[]; AAAA?: string[]; CNAME?: string; TXT?: string[]; ttl?: number }
   | "nxdomain"
@@ -216,7 +218,7 @@ export async function startTestGate(policyYaml: string, opts: Partial<GateOption
   });
   const loaded = opts.loaded ?? parsePolicy(policyYaml, opts.policyFile ?? "/tmp/corral-test-policy.yaml");
   const gate = await Gate.start({
-    listen: { proxy: "127.0.0.1:0", dns: "127.0.0.1:0", admin: "127.0.0.1:0" },
+    listen: { proxy: ANY_LOOPBACK_PORT, dns: ANY_LOOPBACK_PORT, admin: ANY_LOOPBACK_PORT },
     ...opts,
     loaded,
     logger: opts.logger ?? logger,

@@ -312,7 +312,7 @@ const CASES: Case[] = [
     yaml: "version: 1\ndns:\n  upstreams: [dns.google]\n",
     line: 3,
     col: 15,
-    message: /'dns\.google' is not an address:port/,
+    message: /dns\.upstreams\.0: expected an IP address and port, got string "dns\.google"/,
     hint: /1\.1\.1\.1:53/,
   },
   {
@@ -327,7 +327,7 @@ const CASES: Case[] = [
     yaml: 'version: 1\ngate:\n  listen: { proxy: "3128" }\n',
     line: 3,
     col: 20,
-    message: /'3128' is not an address:port/,
+    message: /gate\.listen\.proxy: expected an IP address and port, got string "3128"/,
   },
   {
     name: "bad sandbox network",

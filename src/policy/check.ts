@@ -5,6 +5,7 @@ import { isAbsolute, relative, resolve } from "node:path";
 import ipaddr from "ipaddr.js";
 import { parseDestination } from "./destination.ts";
 import type { PolicyProblem } from "./errors.ts";
+import { parseHostPort } from "./host-port.ts";
 import type { Policy } from "./schema.ts";
 import type { Path, PositionedYaml } from "./source.ts";
 import { didYouMean } from "./suggest.ts";
@@ -31,15 +32,6 @@ function parseCidr(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefine
 function cidrsOverlap(a: [ipaddr.IPv4 | ipaddr.IPv6, number], b: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolean {
   if (a[0].kind() !== b[0].kind()) return false;
   return a[1] <= b[1] ? b[0].match(a) : a[0].match(b);
-}
-
-/** `host:port`, `[v6]:port`; the host must be an IP address. */
-export function parseListen(text: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
-  const host = m?.[1] ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (!host || !ipaddr.isValid(host) || port < 0 || port > 65535) return undefined;
-  return { host, port };
 }
 
 export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string): PolicyProblem[] {
@@ -195,7 +187,7 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
       const host =
         pub.host.includes(":") && !pub.host.startsWith("[") && ipaddr.isValid(pub.host) ? `[${pub.host}]:0` : pub.host;
       const bare = ipaddr.isValid(pub.host);
-      if (!bare && !parseListen(host))
+      if (!bare && !parseHostPort(host))
         add(
           ["publish", i, "host"],
           `'${pub.host}' is not a host address`,
@@ -291,22 +283,6 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
   policy.floor.allow_ranges.forEach((text, j) => {
     if (!parseCidr(text)) add(["floor", "allow_ranges", j], `'${text}' is not a CIDR`, "write it like 10.20.0.0/16");
   });
-
-  policy.dns.upstreams.forEach((up, j) => {
-    if (!parseListen(up))
-      add(
-        ["dns", "upstreams", j],
-        `'${up}' is not an address:port`,
-        "write it like 1.1.1.1:53 or [2606:4700:4700::1111]:53",
-      );
-  });
-  for (const key of ["proxy", "dns", "admin"] as const) {
-    const text = policy.gate.listen[key];
-    if (!parseListen(text))
-      add(["gate", "listen", key], `'${text}' is not an address:port`, "write it like 127.0.0.1:3128 or 0.0.0.0:3128");
-  }
-  if (policy.ui && !parseListen(policy.ui.listen))
-    add(["ui", "listen"], `'${policy.ui.listen}' is not an address:port`, "write it like 127.0.0.1:9443");
 
   for (const [name, profile] of Object.entries(policy.sandbox.profiles)) {
     for (const key of ["memory", "swap", "fsize"] as const) {

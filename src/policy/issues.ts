@@ -112,6 +112,8 @@ export function zodIssuesToProblems(
       message = `expected ${issue.message}, got ${describeReceived(received)}`;
     } else if (issue.code === "custom" || issue.code === ("invalid_string" as string)) {
       message = `expected ${issue.message}, got ${describeReceived(received)}`;
+      const given = (issue as { params?: { hint?: unknown } }).params?.hint;
+      if (typeof given === "string") hint = given;
     }
     problems.push(source.problem(path, `${where}: ${message}`, hint));
   }

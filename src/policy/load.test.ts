@@ -19,7 +19,7 @@ test("the policy in DESIGN.md loads as written and means what its comments say",
   assert.equal(policy.egress[2]!.mode, "learn");
   assert.equal(policy.egress[0]!.mode, "enforce", "mode defaults to enforce");
   assert.equal(policy.dns.deny_answer, "nxdomain");
-  assert.equal(policy.gate.listen.proxy, "0.0.0.0:3128");
+  assert.deepEqual(policy.gate.listen.proxy, { host: "0.0.0.0", port: 3128 });
   assert.equal(policy.sandbox.profiles.plugin!.limits.memory, "512Mi");
   assert.equal(policy.audit!.checkpoint!.every, 1000);
 });
@@ -29,7 +29,7 @@ test("a policy that says nothing allows nothing", () => {
   assert.deepEqual(policy.flows, []);
   assert.deepEqual(policy.egress, []);
   assert.deepEqual(policy.publish, []);
-  assert.equal(policy.gate.listen.admin, "127.0.0.1:9099", "admin binds loopback by default");
+  assert.deepEqual(policy.gate.listen.admin, { host: "127.0.0.1", port: 9099 }, "admin binds loopback by default");
 });
 
 test("the bundled example policy loads", async () => {

@@ -2,6 +2,7 @@
 // types, the validation and the exported JSON Schema. Semantic checks that need the whole file
 // (names resolve, CIDRs do not overlap, wildcards are not too broad) live in check.ts.
 import { z } from "zod";
+import { parseHostPort } from "./host-port.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const name = z.string().regex(NAME, { message: "a name of letters, digits, '_', '.' or '-'" });
@@ -30,7 +31,22 @@ const size = z
   .describe("bytes as a number, or a size like 512Mi, 1Gi, 500M");
 
 /** `host:port`, `host` alone, `[v6]:port`, or `0.0.0.0:53`. Checked in check.ts. */
-const hostPort = z.string().min(1);
+/** Parsed here, once: every consumer gets `{host, port}`. */
+const hostPort = (examples: string) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      const hp = parseHostPort(text);
+      if (hp) return hp;
+      ctx.addIssue({
+        code: "custom",
+        message: "an IP address and port",
+        params: { hint: `write it like ${examples}` },
+      });
+      return z.NEVER;
+    })
+    .describe("IP:port or [IPv6]:port");
+const listenAddress = hostPort("127.0.0.1:3128, 0.0.0.0:3128 or [::1]:3128");
 
 export const zoneSchema = z
   .strictObject({
@@ -89,7 +105,7 @@ export const floorSchema = z.strictObject({
 });
 
 export const dnsSchema = z.strictObject({
-  upstreams: z.array(hostPort).min(1).default(["1.1.1.1:53", "9.9.9.9:53"]),
+  upstreams: z.array(hostPort("1.1.1.1:53 or [2606:4700:4700::1111]:53")).min(1).prefault(["1.1.1.1:53", "9.9.9.9:53"]),
   deny_answer: z.enum(["nxdomain", "refused"]).default("nxdomain"),
   timeout: duration.default("2s"),
   retries: z.number().int().min(0).max(5).default(2),
@@ -99,9 +115,9 @@ export const dnsSchema = z.strictObject({
 export const gateSchema = z.strictObject({
   listen: z
     .strictObject({
-      proxy: hostPort.default("127.0.0.1:3128"),
-      dns: hostPort.default("127.0.0.1:5353"),
-      admin: hostPort.default("127.0.0.1:9099"),
+      proxy: listenAddress.prefault("127.0.0.1:3128"),
+      dns: listenAddress.prefault("127.0.0.1:5353"),
+      admin: listenAddress.prefault("127.0.0.1:9099"),
     })
     .prefault({}),
   limits: z
@@ -176,7 +192,7 @@ export const auditSchema = z.strictObject({
 });
 
 export const uiSchema = z.strictObject({
-  listen: hostPort.default("127.0.0.1:9443"),
+  listen: listenAddress.prefault("127.0.0.1:9443"),
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
   state_dir: z.string().optional(),
 });

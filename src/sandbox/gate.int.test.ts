@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -198,13 +198,12 @@ sandbox:
       gate.stderr?.on("data", (b: Buffer) => {
         stderr += b.toString();
       });
+      // Ready is what /readyz says: the admin API is bound last, after the proxy and DNS.
       for (let i = 0; ; i++) {
-        const up = await new Promise<boolean>((r) => {
-          const c = connect(proxy, "127.0.0.1", () => {
-            c.destroy();
-            r(true);
-          }).on("error", () => r(false));
-        });
+        const up = await fetch(`http://127.0.0.1:${admin}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (up) break;
         if (i > 100 || gate.exitCode !== null) throw new Error(`gate did not start: ${stderr}`);
         await new Promise((r) => setTimeout(r, 100));

@@ -134,7 +134,7 @@ before(async () => {
     loaded: parsePolicy(gatePolicy(dns.address().port), "gate-test.yaml"),
     serviceMap: { celery: "127.0.0.1" },
     serve: { proxy: true, dns: false, admin: true },
-    listen: { proxy: "127.0.0.1:0", admin: "127.0.0.1:0" },
+    listen: { proxy: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: 0 } },
     stateDir: gateState,
     env: {},
     logger: pino({ level: "silent" }),

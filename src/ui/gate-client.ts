@@ -4,7 +4,7 @@
 // (reconnecting with back-off) and relayed into the EventHub. The admin token is read per request
 // ($CORRAL_GATE_ADMIN_TOKEN, else <state_dir>/admin.token): the gate may create it after the UI.
 import { createParser } from "eventsource-parser";
-import { adminUrlFromListen, findAdminToken, GateAdminClient } from "../gate/index.ts";
+import { findAdminToken, GateAdminClient } from "../gate/index.ts";
 import type { EventHub } from "./event-hub.ts";
 import { parseGateEvent } from "./events.ts";
 
@@ -29,9 +29,6 @@ export interface GateStatus {
   lastError?: string;
   since?: string;
 }
-
-/** `127.0.0.1:9099`, `[::1]:9099` or `0.0.0.0:9099` (then reached on loopback) → base URL. */
-export const gateUrlFromListen = adminUrlFromListen;
 
 export class GateClient {
   readonly baseUrl: string;

@@ -5,7 +5,6 @@ export {
   type ApprovalDuration,
   GateClient,
   GateError,
-  gateUrlFromListen,
   type PendingApproval,
 } from "./gate-client.ts";
 export { type GraphInput, type GraphLayout, layoutGraph, type ReachPair } from "./graph.ts";

@@ -308,7 +308,7 @@ egress:
     gate = await Gate.start({
       loaded: policy,
       serve: { proxy: false, dns: false, admin: true },
-      listen: { admin: "127.0.0.1:0" },
+      listen: { admin: { host: "127.0.0.1", port: 0 } },
       stateDir: gateState,
       logger: (await import("pino")).pino({ level: "silent" }),
     });

@@ -31,7 +31,7 @@ function checkedId(id: string): string {
 }
 
 export interface GateAdminOptions {
-  /** http://host:port (adminUrlFromListen turns a listen address into one) */
+  /** http://host:port (httpUrlOf in policy/host-port.ts turns a listen address into one) */
   baseUrl: string;
   /** the bearer token, or a function asked on every request (the token file may appear later) */
   token?: string | (() => string | undefined);

@@ -20,7 +20,7 @@ before(async () => {
   gate = await Gate.start({
     loaded: POLICY,
     serve: { proxy: false, dns: false, admin: true },
-    listen: { admin: "127.0.0.1:0" },
+    listen: { admin: { host: "127.0.0.1", port: 0 } },
     logger: pino({ level: "silent" }),
   });
   port = gate.addresses.admin!.port;

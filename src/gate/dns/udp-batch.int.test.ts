@@ -313,7 +313,13 @@ floor:
   allow_ranges: [127.0.0.2/32]
 dns: { upstreams: ["127.0.0.1:${up.port}"] }
 `,
-      { listen: { dns: "[::]:0", proxy: "127.0.0.1:0", admin: "127.0.0.1:0" } },
+      {
+        listen: {
+          dns: { host: "::", port: 0 },
+          proxy: { host: "127.0.0.1", port: 0 },
+          admin: { host: "127.0.0.1", port: 0 },
+        },
+      },
     );
     try {
       assert.equal(g.gate.dnsTransport()?.transport, "batch");

@@ -5,23 +5,10 @@ import dgram from "node:dgram";
 import net from "node:net";
 import * as dns from "dns-packet";
 import ipaddr from "ipaddr.js";
-
-export interface UpstreamAddr {
-  host: string;
-  port: number;
-}
-
-export function parseUpstream(text: string): UpstreamAddr {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  if (m) return { host: m[1]!, port: Number(m[2] ?? 53) };
-  const colon = text.lastIndexOf(":");
-  if (colon > 0 && text.indexOf(":") === colon)
-    return { host: text.slice(0, colon), port: Number(text.slice(colon + 1)) };
-  return { host: text, port: 53 };
-}
+import type { HostPort } from "../../policy/host-port.ts";
 
 export interface UpstreamOptions {
-  upstreams: UpstreamAddr[];
+  upstreams: HostPort[];
   timeoutMs: number;
   retries: number;
 }
@@ -81,7 +68,7 @@ export class UpstreamClient {
     throw new UpstreamError("too many DNS queries in flight");
   }
 
-  private udpOnce(up: UpstreamAddr, q: dns.Question): Promise<dns.Packet | undefined> {
+  private udpOnce(up: HostPort, q: dns.Question): Promise<dns.Packet | undefined> {
     const id = this.freeId();
     const buf = dns.encode({
       type: "query",
@@ -125,7 +112,7 @@ export class UpstreamClient {
     });
   }
 
-  tcpOnce(up: UpstreamAddr, q: dns.Question): Promise<dns.Packet | undefined> {
+  tcpOnce(up: HostPort, q: dns.Question): Promise<dns.Packet | undefined> {
     const id = this.freeId();
     return new Promise((resolve) => {
       const sock = net.connect({ host: up.host, port: up.port });
