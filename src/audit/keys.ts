@@ -3,13 +3,11 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { UserError } from "../policy/user-error.ts";
 
-export class AuditKeyError extends Error {
-  override name = "AuditKeyError";
-  readonly hint: string | undefined;
+export class AuditKeyError extends UserError {
   constructor(message: string, hint?: string) {
-    super(message);
-    this.hint = hint;
+    super(message, { hint });
   }
 }
 

@@ -2,13 +2,12 @@
 // writer's pid; a lock left by a process that no longer exists (kill -9) is taken over.
 import { closeSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "../policy/user-error.ts";
 import { LOCK_FILE } from "./segments.ts";
 
 const heldHere = new Set<string>();
 
-export class AuditLockError extends Error {
-  override name = "AuditLockError";
-}
+export class AuditLockError extends UserError {}
 
 function alive(pid: number): boolean {
   try {

@@ -1,12 +1,11 @@
 // Filters for `corral audit query` / `tail`: pure, over parsed records.
+
+import { UserError } from "../policy/user-error.ts";
 import type { AuditRecord } from "./types.ts";
 
-export class QueryError extends Error {
-  override name = "QueryError";
-  readonly hint: string | undefined;
+export class QueryError extends UserError {
   constructor(message: string, hint?: string) {
-    super(message);
-    this.hint = hint;
+    super(message, { hint });
   }
 }
 

@@ -2,12 +2,11 @@
 import type { KeyObject } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "../policy/user-error.ts";
 import { CHECKPOINTS_FILE, listSegments } from "./segments.ts";
 import { ChainVerifier, type VerifyReport } from "./verify-core.ts";
 
-export class AuditDirError extends Error {
-  override name = "AuditDirError";
-}
+export class AuditDirError extends UserError {}
 
 export function verifyLogDir(dir: string, publicKey: KeyObject): VerifyReport {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new AuditDirError(`audit log directory ${dir} not found`);

@@ -47,7 +47,8 @@ options:
   --identity I     actor identity, '*' wildcards allowed (agents/*)
   --strict         verify: also exit 1 when records after the last checkpoint are unverified
 
-exit codes: 0 valid / ok, 1 tampered (or unverified with --strict), 2 usage or input error
+exit codes: 0 valid / ok, 1 tampered (or unverified with --strict), 2 usage or input error,
+70 internal error
 `;
 
 const OPTIONS = {

@@ -1,6 +1,7 @@
 // The contract every `corral <command>` file implements. Commands get their I/O from the
 // context so tests can run them in-process and read what they printed.
 import type { Writable } from "node:stream";
+import { UserError } from "../policy/user-error.ts";
 
 export interface CommandContext {
   stdout: Writable;
@@ -25,15 +26,12 @@ export interface Command {
   run(args: string[], ctx: CommandContext): Promise<number>;
 }
 
-/** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/** Exit codes, documented in the README. 70 is sysexits' EX_SOFTWARE: a bug in Corral. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
 
-/** Bad arguments or unreadable input: exit 2 with this message (and hint) on stderr. */
-export class UsageError extends Error {
-  readonly hint: string | undefined;
+/** A bad flag or argument: exit 2 with this message (and hint) on stderr. */
+export class UsageError extends UserError {
   constructor(message: string, hint?: string) {
-    super(message);
-    this.name = "UsageError";
-    this.hint = hint;
+    super(message, { hint });
   }
 }

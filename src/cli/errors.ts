@@ -1,25 +1,42 @@
-// How any error reaches the user: position first, then the message, then the fix.
-import { InputError } from "../model/errors.ts";
-import { PolicyError } from "../policy/errors.ts";
+// How any error reaches the user, and which exit code it earns. A UserError (bad input, an
+// unmet prerequisite) prints position, message and fix, and exits 2. A failed system call on
+// something the user named or provides (a file, a port, a socket) is the same kind of problem.
+// Anything else is a bug in Corral: its own exit code, the stack, and a request for a report,
+// so a crash is never mistaken for "your input was wrong".
+import { isUserError } from "../policy/user-error.ts";
 import { paint } from "../report/paint.ts";
-import { UsageError } from "./command.ts";
+import { EXIT } from "./command.ts";
+import { packageVersion } from "./package-root.ts";
+
+function isSystemError(err: unknown): err is NodeJS.ErrnoException & { syscall: string } {
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === "string" &&
+    typeof (err as NodeJS.ErrnoException).syscall === "string"
+  );
+}
+
+export function exitCodeFor(err: unknown): number {
+  return isUserError(err) || isSystemError(err) ? EXIT.usage : EXIT.internal;
+}
 
 export function formatError(err: unknown, color: boolean): string {
-  if (err instanceof PolicyError) return `${paint(err.message, "red", color)}\n`;
-  if (err instanceof InputError) {
+  if (isUserError(err)) {
+    // A policy error is already a list of `file:line:col: error: …` lines with their hints.
+    if (err.name === "PolicyError") return `${paint(err.message, "red", color)}\n`;
     const where = err.pos ? `${err.pos.file}:${err.pos.line}:${err.pos.col}: ` : "";
     // Readers often put the position in the message too, so it reads well in logs; print it once.
     const message = where && err.message.startsWith(where) ? err.message.slice(where.length) : err.message;
     const hint = err.hint ? `\n  hint: ${err.hint}` : "";
-    return `${paint(`${where}error: ${message}`, "red", color)}${hint}\n`;
+    const head = where ? `${where}error: ${message}` : `corral: ${message}`;
+    return `${paint(head, "red", color)}${hint}\n`;
   }
-  if (err instanceof UsageError) return `corral: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ""}\n`;
-  // Errors made for people (a missing key, a held lock, no cgroup, a refused ruleset) carry a
-  // hint: print them as such, without a stack.
-  if (err instanceof Error && "hint" in err) {
-    const hint = (err as Error & { hint?: unknown }).hint;
-    return `corral: ${paint(err.message, "red", color)}${typeof hint === "string" && hint ? `\n  hint: ${hint}` : ""}\n`;
-  }
+  if (isSystemError(err)) return `corral: ${paint(err.message, "red", color)}\n`;
   const e = err as Error;
-  return `corral: internal error: ${e?.stack ?? String(err)}\n`;
+  return [
+    `corral: internal error: ${e?.stack ?? String(err)}`,
+    `  this is a bug in Corral ${packageVersion()}, not a problem with your input: please report it`,
+    "  with the command line and this output.",
+    "",
+  ].join("\n");
 }

@@ -24,7 +24,7 @@ test("no command: usage and exit 2; --help: exit 0; unknown command: exit 2", as
   const none = await runCli([]);
   assert.equal(none.code, 2);
   assert.match(none.out, /usage: corral <command>/);
-  assert.match(none.out, /exit codes: 0 ok, 1 policy or findings failure, 2 usage or input error/);
+  assert.match(none.out, /exit codes: 0 ok, 1 policy or findings failure, 2 usage or input error, 70 internal error/);
   assert.equal((await runCli(["--help"])).code, 0);
   const unknown = await runCli(["sacn"]);
   assert.equal(unknown.code, 2);

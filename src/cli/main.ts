@@ -2,7 +2,7 @@
 // reads argv or prints.
 import { type CommandContext, EXIT } from "./command.ts";
 import { createWarner } from "./diagnostics.ts";
-import { formatError } from "./errors.ts";
+import { exitCodeFor, formatError } from "./errors.ts";
 import { packageVersion as version } from "./package-root.ts";
 import { COMMANDS } from "./registry.ts";
 
@@ -20,7 +20,7 @@ function usage(): string {
     ...lines,
     "",
     "options: --help, --version, --quiet (-q: no warnings; errors still print)",
-    "exit codes: 0 ok, 1 policy or findings failure, 2 usage or input error",
+    "exit codes: 0 ok, 1 policy or findings failure, 2 usage or input error, 70 internal error (a bug: please report it)",
     "",
   ].join("\n");
 }
@@ -66,9 +66,9 @@ export async function main(argv: string[], partial: Partial<CommandContext> = {}
     }
     return await command.run(rest, ctx);
   } catch (err) {
-    ctx.stderr.write(formatError(err, ctx.color));
     // Bad arguments, unreadable files and invalid policies all end here: nothing was applied.
-    return EXIT.usage;
+    ctx.stderr.write(formatError(err, ctx.color));
+    return exitCodeFor(err);
   }
 }
 

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { GateAdminClient } from "../gate/admin/client.ts";
 import { findAdminToken } from "../gate/admin-token.ts";
-import { formatHostPort, httpUrlOf, reachableHostPort } from "../policy/host-port.ts";
+import { httpUrlOf } from "../policy/host-port.ts";
 import { paint } from "../report/paint.ts";
 import type { GateOptions } from "../sandbox/types.ts";
 import { parseCommandArgs } from "./args.ts";
@@ -120,7 +120,7 @@ export const command: Command = {
     let gate: GateOptions | undefined;
     if (profile.network === "gate") {
       const proxyAt = values.gate !== undefined ? hostPortFlag("gate", values.gate) : loaded?.gate.listen.proxy;
-      const proxy = proxyAt && formatHostPort(reachableHostPort(proxyAt));
+      const proxy = proxyAt;
       if (!proxy)
         throw new UsageError(
           "profile network is 'gate' but no gate address is known",

@@ -84,7 +84,7 @@ options:
 suppress one finding inline, on its line, the line above, or the service's key line:
   privileged: true  # corral-ignore CRL-R001: needs /dev/kvm, single-tenant host
 
-exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input`,
+exit codes: 0 ok, 1 --fail-on threshold met, 2 usage error or unreadable input, 70 internal error`,
   async run(args, ctx) {
     const { values } = parseCommandArgs("scan", args, {
       file: { type: "string", short: "f", multiple: true },

@@ -5,12 +5,12 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { UserError } from "../policy/user-error.ts";
 
-export class NftError extends Error {
+export class NftError extends UserError {
   readonly stderr: string;
   constructor(message: string, stderr: string) {
     super(message);
-    this.name = "NftError";
     this.stderr = stderr;
   }
 }

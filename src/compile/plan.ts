@@ -8,6 +8,7 @@
 import { GATE_SERVICE } from "../model/corral-marks.ts";
 import type { Deployment } from "../model/types.ts";
 import { expandName, HOST_TARGET, type Policy, type PortRange, parsePortSpec, zoneOf } from "../policy/index.ts";
+import { UserError } from "../policy/user-error.ts";
 import { type Cidr, cidrSize, fnv1a, formatCidr, numToIp, overlaps, parseCidr } from "./addr.ts";
 
 /** Where zone subnets are allocated when a zone gives none. */
@@ -134,8 +135,9 @@ function allocate(needs: Array<{ key: string; hosts: number; pinned?: string }>,
     const c = parseCidr(n.pinned);
     // The engine gives members addresses from the upper half only (less its broadcast address).
     if (cidrSize(c) / 2 - 1 < n.hosts)
-      throw new Error(
-        `zone '${n.key}': subnet ${n.pinned} is too small for ${n.hosts} containers (members come from its upper half); give a larger subnet`,
+      throw new UserError(
+        `zone '${n.key}': subnet ${n.pinned} is too small for ${n.hosts} containers (members come from its upper half)`,
+        { hint: `give zones.${n.key}.subnet a larger range` },
       );
     out.set(n.key, c);
     taken.push(c);
@@ -144,7 +146,9 @@ function allocate(needs: Array<{ key: string; hosts: number; pinned?: string }>,
   for (const n of rest) {
     const prefix = prefixFor(n.hosts);
     if (prefix < pool.prefix)
-      throw new Error(`zone '${n.key}' needs a /${prefix}, larger than the pool ${formatCidr(pool)}`);
+      throw new UserError(`zone '${n.key}' needs a /${prefix}, larger than the pool ${formatCidr(pool)}`, {
+        hint: "use a larger address pool, or pin the zone's subnet",
+      });
     const size = 2 ** (32 - prefix);
     const blocks = cidrSize(pool) / size;
     const start = fnv1a(n.key) % blocks;
@@ -153,7 +157,10 @@ function allocate(needs: Array<{ key: string; hosts: number; pinned?: string }>,
       const c = { base: pool.base + ((start + i) % blocks) * size, prefix };
       if (!taken.some((t) => overlaps(t, c))) found = c;
     }
-    if (!found) throw new Error(`address pool ${formatCidr(pool)} is full: pin zone subnets or use a larger pool`);
+    if (!found)
+      throw new UserError(`address pool ${formatCidr(pool)} is full`, {
+        hint: "pin zone subnets or use a larger pool",
+      });
     out.set(n.key, found);
     taken.push(found);
   }

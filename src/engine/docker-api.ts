@@ -3,6 +3,7 @@
 // paths, so every engine version answers in its own current API (the fields read here have been
 // stable since API 1.24).
 import http from "node:http";
+import { UserError } from "../policy/user-error.ts";
 
 /** What `GET /containers/json` says about one running container. */
 export interface ContainerSummary {
@@ -26,12 +27,11 @@ export interface EngineEvent {
   time?: number;
 }
 
-export class DockerApiError extends Error {
+export class DockerApiError extends UserError {
   readonly status: number | undefined;
   constructor(message: string, status?: number) {
     super(message);
     this.status = status;
-    this.name = "DockerApiError";
   }
 }
 

@@ -11,6 +11,7 @@ import { buildPlan, corralTableDigest, numToIp, type Plan, parseCidr } from "../
 import { type MatrixSummary, summarize } from "../lab/index.ts";
 import type { Deployment } from "../model/types.ts";
 import type { Policy } from "../policy/index.ts";
+import { UserError } from "../policy/user-error.ts";
 import type { DockerClient } from "./docker-api.ts";
 import { type LiveCell, type LiveProbe, type LiveReplica, liveCells } from "./live-cells.ts";
 import { networkLocator, SERVICE_LABEL } from "./members.ts";
@@ -19,12 +20,9 @@ const run = promisify(execFile);
 const AGENT = fileURLToPath(new URL(`../lab/agent${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url));
 const NUMBER_LABEL = "com.docker.compose.container-number";
 
-export class LiveVerifyError extends Error {
-  readonly hint: string;
-  constructor(message: string, hint: string) {
-    super(message);
-    this.hint = hint;
-    this.name = "LiveVerifyError";
+export class LiveVerifyError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint });
   }
 }
 

@@ -4,6 +4,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "../policy/user-error.ts";
 
 export const ADMIN_TOKEN_ENV = "CORRAL_GATE_ADMIN_TOKEN";
 export const ADMIN_TOKEN_FILE = "admin.token";
@@ -38,7 +39,10 @@ export function ensureAdminToken(
     // Another worker created it first: use theirs.
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     const theirs = readTokenFile(path);
-    if (!theirs) throw new Error(`${path} exists but holds no token`);
+    if (!theirs)
+      throw new UserError(`${path} exists but holds no token`, {
+        hint: "delete it: the gate writes a new one at start",
+      });
     return { token: theirs, source: "file" };
   }
 }

@@ -3,6 +3,7 @@
 import ipaddr from "ipaddr.js";
 import { type Destination, parseDestination } from "../policy/destination.ts";
 import type { Policy } from "../policy/schema.ts";
+import { UserError } from "../policy/user-error.ts";
 import type { EphemeralIdentities } from "./ephemeral.ts";
 import { SnapshotCache } from "./snapshot-cache.ts";
 import { type Cidr, type Floor, parseFloor } from "./ssrf.ts";
@@ -123,6 +124,6 @@ export function buildIndex(policy: Policy, opts: IndexOptions = {}): PolicyIndex
 
 function parsedOrThrow(raw: string): Destination {
   const d = parseDestination(raw);
-  if ("error" in d) throw new Error(`${d.error} (${d.hint})`);
+  if ("error" in d) throw new UserError(d.error, { hint: d.hint });
   return d;
 }

@@ -2,6 +2,7 @@
 // flags and JSON files ({"svc": "ip"} or {"svc": ["ip", …]}); discovery.ts finds compose replicas by name.
 import { readFileSync } from "node:fs";
 import ipaddr from "ipaddr.js";
+import { UserError } from "../policy/user-error.ts";
 
 export type ServiceMap = Record<string, string[]>;
 
@@ -10,20 +11,20 @@ export function parseMapFlag(flag: string): [string, string] {
   const service = flag.slice(0, eq);
   const addr = flag.slice(eq + 1);
   if (eq <= 0 || !ipaddr.isValid(addr))
-    throw new Error(`--map '${flag}': expected service=ip, e.g. --map celery=172.18.0.5`);
+    throw new UserError(`--map '${flag}': expected service=ip, e.g. --map celery=172.18.0.5`);
   return [service, addr];
 }
 
 export function readMapFile(path: string): ServiceMap {
   const data = JSON.parse(readFileSync(path, "utf8")) as unknown;
   if (!data || typeof data !== "object" || Array.isArray(data))
-    throw new Error(`${path}: expected a JSON object {"service": "ip"}`);
+    throw new UserError(`${path}: expected a JSON object {"service": "ip"}`);
   const out: ServiceMap = {};
   for (const [k, v] of Object.entries(data)) {
     const list = Array.isArray(v) ? v : [v];
     for (const a of list)
       if (typeof a !== "string" || !ipaddr.isValid(a))
-        throw new Error(`${path}: '${k}' must map to an IP address or a list of them`);
+        throw new UserError(`${path}: '${k}' must map to an IP address or a list of them`);
     out[k] = list as string[];
   }
   return out;

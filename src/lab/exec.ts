@@ -1,13 +1,9 @@
 // Running `ip`, `nft` and friends: argv arrays only (never a shell), errors carry stderr.
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { UserError } from "../policy/user-error.ts";
 
-export class LabError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LabError";
-  }
-}
+export class LabError extends UserError {}
 
 export function run(argv: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 // A policy that does not load: every problem found, each with file:line:col, what was
 // expected, and a hint. Loading is all-or-nothing: callers keep their last good policy.
+import { UserError } from "./user-error.ts";
 
 export interface PolicyProblem {
   file: string;
@@ -9,11 +10,15 @@ export interface PolicyProblem {
   hint?: string;
 }
 
-export class PolicyError extends Error {
+/** Every problem at once; `pos` and `hint` are the first one's, for callers that show one. */
+export class PolicyError extends UserError {
   readonly problems: PolicyProblem[];
   constructor(problems: PolicyProblem[]) {
-    super(problems.map(formatProblem).join("\n"));
-    this.name = "PolicyError";
+    const first = problems[0];
+    super(problems.map(formatProblem).join("\n"), {
+      pos: first && { file: first.file, line: first.line, col: first.col },
+      hint: first?.hint,
+    });
     this.problems = problems;
   }
 }

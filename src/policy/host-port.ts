@@ -2,6 +2,7 @@
 // --proxy/--admin/--listen flags). The host is an IP literal: these are addresses to bind or
 // to send DNS to, and a name here would make the gate depend on the resolver it replaces.
 import ipaddr from "ipaddr.js";
+import { UserError } from "./user-error.ts";
 
 export interface HostPort {
   host: string;
@@ -19,7 +20,7 @@ export function parseHostPort(text: string): HostPort | undefined {
   return { host, port };
 }
 
-export class HostPortError extends Error {}
+export class HostPortError extends UserError {}
 
 /** parseHostPort for values that must be addresses (flags, test overrides); the message names the value. */
 export function hostPortOf(text: string): HostPort {

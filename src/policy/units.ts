@@ -1,5 +1,6 @@
 // Policy values written for people (`60s`, `512Mi`, `8000-8100/tcp`) turned into numbers.
 import { PORT_SPEC } from "./schema.ts";
+import { UserError } from "./user-error.ts";
 
 export interface PortRange {
   from: number;
@@ -13,7 +14,7 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 export function durationMs(value: number | string): number {
   if (typeof value === "number") return value * 1000;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (!m) throw new Error(`not a duration: ${value}`);
+  if (!m) throw new UserError(`not a duration: ${value}`, { hint: "write it like 500ms, 60s, 5m or 1h" });
   return Number(m[1]) * (DURATION_UNITS[m[2]!] ?? 1);
 }
 
@@ -46,17 +47,19 @@ export function sizeBytes(value: number | string): number {
   if (typeof value === "number") return value;
   const m = /^(\d+(?:\.\d+)?)([A-Za-z]*)$/.exec(value);
   const unit = m ? SIZE_UNITS[m[2]!] : undefined;
-  if (!m || unit === undefined) throw new Error(`not a size: ${value}`);
+  if (!m || unit === undefined)
+    throw new UserError(`not a size: ${value}`, { hint: "write it like 512Mi, 1Gi or 500M" });
   return Math.round(Number(m[1]) * unit);
 }
 
 /** `5432/tcp`, `53/udp`, `8000-8100/tcp`, `5432` (tcp). Throws on a malformed or out-of-range spec. */
 export function parsePortSpec(spec: string | number): PortRange {
   const m = PORT_SPEC.exec(String(spec));
-  if (!m) throw new Error(`not a port: ${spec}`);
+  if (!m) throw new UserError(`not a port: ${spec}`, { hint: "write it like 5432/tcp, 53/udp or 8000-8100/tcp" });
   const from = Number(m[1]);
   const to = m[2] === undefined ? from : Number(m[2]);
-  if (from < 1 || to > 65535 || from > to) throw new Error(`port out of range: ${spec}`);
+  if (from < 1 || to > 65535 || from > to)
+    throw new UserError(`port out of range: ${spec}`, { hint: "ports are 1-65535, the first not above the last" });
   return { from, to, protocol: (m[3] as PortRange["protocol"] | undefined) ?? "tcp" };
 }
 

@@ -3,16 +3,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { UserError } from "../policy/user-error.ts";
 import { type CgroupStats, type Limits, limitWrites, parseKeyValues } from "./cgroup-plan.ts";
 
 const ROOT = "/sys/fs/cgroup";
 
-export class CgroupUnavailableError extends Error {
-  readonly hint: string;
-  constructor(message: string, hint: string) {
-    super(message);
-    this.name = "CgroupUnavailableError";
-    this.hint = hint;
+export class CgroupUnavailableError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint });
   }
 }
 

@@ -4,6 +4,7 @@
 // sandboxed code sent with the run's own token — so code inside cannot claim another identity.
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
+import { formatHostPort, type HostPort, reachableHostPort } from "../policy/host-port.ts";
 
 export interface GateRequest {
   method: string;
@@ -14,16 +15,6 @@ export interface GateRequest {
 export interface GateBridge {
   requests: GateRequest[];
   close(): Promise<void>;
-}
-
-/** `host:port` / `[v6]:port` → parts; `0.0.0.0`/`::` mean "this host" and are dialled on loopback. */
-export function parseHostPort(addr: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
-  if (!m) throw new Error(`not a host:port address: ${addr}`);
-  let host = m[1]!;
-  if (host === "0.0.0.0") host = "127.0.0.1";
-  if (host === "::") host = "::1";
-  return { host, port: Number(m[2]) };
 }
 
 /** Names the run in every request the gate sees; set here only, so the sandbox cannot forge it. */
@@ -54,11 +45,13 @@ function forwardHeaders(
 
 export async function startGateBridge(
   socketPath: string,
-  gateAddr: string,
+  gate: HostPort,
   token: string | undefined,
   runId?: string,
 ): Promise<GateBridge> {
-  const { host, port } = parseHostPort(gateAddr);
+  // A wildcard listen address means "this host": dial it on loopback.
+  const { host, port } = reachableHostPort(gate);
+  const gateAddr = formatHostPort(gate);
   const auth = token ? `Bearer ${token}` : undefined;
   const requests: GateRequest[] = [];
   const sockets = new Set<Socket>();

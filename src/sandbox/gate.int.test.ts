@@ -91,7 +91,7 @@ describe("network: gate", { skip }, () => {
         cwd: tmpdir(),
         env: { HOME: tmpdir() },
         gate: {
-          proxy: `127.0.0.1:${port}`,
+          proxy: { host: "127.0.0.1", port },
           mintToken: async (runId) => {
             minted.push(runId);
             return { token: "run-token-1", release: async () => void released.push(runId) };

@@ -13,7 +13,7 @@ test("missing helpers are an error with the fix; nothing is built at run time", 
       (e: NativeHelperError) =>
         e instanceof NativeHelperError &&
         /seccomp-gen, netstub, launch missing/.test(e.message) &&
-        /build-native\.sh/.test(e.hint),
+        /build-native\.sh/.test(e.hint ?? ""),
     );
     assert.deepEqual(readdirSync(dir), [], "nothing was built into the directory");
   } finally {

@@ -7,16 +7,14 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UserError } from "../policy/user-error.ts";
 import type { SeccompSpec } from "./seccomp.ts";
 
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-export class NativeHelperError extends Error {
-  readonly hint: string;
-  constructor(message: string, hint: string) {
-    super(message);
-    this.name = "NativeHelperError";
-    this.hint = hint;
+export class NativeHelperError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint });
   }
 }
 

@@ -2,6 +2,7 @@
 // environment. No I/O: the shell (run.ts) stats paths and passes what it found in `HostFacts`.
 import { isAbsolute, join, normalize, resolve } from "node:path";
 import type { Policy, SandboxProfile } from "../policy/schema.ts";
+import { UserError } from "../policy/user-error.ts";
 
 export const BUILTIN_MINIMAL: SandboxProfile = {
   network: "none",
@@ -11,12 +12,9 @@ export const BUILTIN_MINIMAL: SandboxProfile = {
   env: [],
 };
 
-export class SandboxConfigError extends Error {
-  readonly hint: string | undefined;
+export class SandboxConfigError extends UserError {
   constructor(message: string, hint?: string) {
-    super(message);
-    this.name = "SandboxConfigError";
-    this.hint = hint;
+    super(message, { hint });
   }
 }
 

@@ -116,7 +116,7 @@ export async function run(options: RunOptions, pool?: SandboxPool): Promise<RunR
   if (profile.network === "gate" && !options.gate) {
     throw new SandboxConfigError(
       "profile network is 'gate' but no gate address was given",
-      "pass gate: { proxy: 'host:port', token } (CLI: the policy's gate.listen.proxy)",
+      "pass gate: { proxy: { host, port }, token } (CLI: the policy's gate.listen.proxy)",
     );
   }
   const bwrap = findBwrap(env);

@@ -1,5 +1,6 @@
 // The sandbox's public shapes: what a caller asks for (RunOptions) and what it gets back
 // (RunReport). Everything else in src/sandbox is a function between them.
+import type { HostPort } from "../policy/host-port.ts";
 import type { Policy, SandboxProfile } from "../policy/schema.ts";
 
 /** What `run()` records about a run; the CLI's audit adapter (or a gate process) implements it. */
@@ -8,8 +9,8 @@ export interface AuditSink {
 }
 
 export interface GateOptions {
-  /** The gate's HTTP proxy address, `host:port` (policy `gate.listen.proxy`). */
-  proxy: string;
+  /** The gate's HTTP proxy address (policy `gate.listen.proxy`). */
+  proxy: HostPort;
   /** The run's credential, sent as `Proxy-Authorization: Bearer <token>`; never visible inside. */
   token?: string;
   /**

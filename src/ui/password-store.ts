@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "n
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { UserError } from "../policy/user-error.ts";
 import type { PasswordRecord } from "./password.ts";
 
 export const PASSWORD_FILE = "admin.json";
@@ -57,14 +58,14 @@ export function readPasswordRecord(stateDir: string): PasswordRecord | undefined
   try {
     data = JSON.parse(text);
   } catch {
-    throw new Error(`${file}: not valid JSON; set the password again with 'corral ui passwd'`);
+    throw new UserError(`${file}: not valid JSON`, { hint: "set the password again with 'corral ui passwd'" });
   }
   const parsed = recordSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(
-      `${file}: ${issue?.path.join(".") || "record"}: ${issue?.message}; set the password again with 'corral ui passwd'`,
-    );
+    throw new UserError(`${file}: ${issue?.path.join(".") || "record"}: ${issue?.message}`, {
+      hint: "set the password again with 'corral ui passwd'",
+    });
   }
   return parsed.data;
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { UserError } from "../policy/user-error.ts";
 import { hashPassword, passwordProblem, verifyPassword } from "./password.ts";
 import { PASSWORD_FILE, readPasswordRecord, writePasswordRecord } from "./password-store.ts";
 
@@ -57,7 +58,10 @@ test("a damaged record is an error naming the file and the fix", () => {
   const dir = mkdtempSync(join(tmpdir(), "corral-ui-"));
   try {
     writeFileSync(join(dir, PASSWORD_FILE), "{not json");
-    assert.throws(() => readPasswordRecord(dir), /admin\.json: not valid JSON.*corral ui passwd/);
+    assert.throws(
+      () => readPasswordRecord(dir),
+      (e: UserError) => /admin\.json: not valid JSON/.test(e.message) && /corral ui passwd/.test(e.hint ?? ""),
+    );
     writeFileSync(
       join(dir, PASSWORD_FILE),
       JSON.stringify({
@@ -69,7 +73,10 @@ test("a damaged record is an error naming the file and the fix", () => {
         updated: "x",
       }),
     );
-    assert.throws(() => readPasswordRecord(dir), /params\.N: a power of two/);
+    assert.throws(
+      () => readPasswordRecord(dir),
+      (e: UserError) => /params\.N: a power of two/.test(e.message) && /corral ui passwd/.test(e.hint ?? ""),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

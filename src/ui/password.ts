@@ -1,6 +1,7 @@
 // The admin password as an scrypt hash: salt and cost parameters are stored beside the hash so
 // they can be raised later without invalidating existing records. Never the password itself.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
+import { UserError } from "../policy/user-error.ts";
 
 export interface ScryptParams {
   /** CPU/memory cost, a power of two. */
@@ -54,7 +55,7 @@ export async function hashPassword(
   now = new Date(),
 ): Promise<PasswordRecord> {
   const problem = passwordProblem(password);
-  if (problem) throw new Error(problem);
+  if (problem) throw new UserError(problem);
   const salt = randomBytes(16);
   const key = await derive(password, salt, params);
   return {

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UserError } from "../policy/user-error.ts";
 
 export const WEB_DIR = fileURLToPath(new URL("./web/", import.meta.url));
 
@@ -26,6 +27,9 @@ export function loadAssets(dir = WEB_DIR): Map<string, Asset> {
     assets.set(entry.name, { body: readFileSync(join(dir, entry.name)), type });
   }
   for (const page of ["index.html", "login.html"])
-    if (!assets.has(page)) throw new Error(`${join(dir, page)} is missing: the dashboard cannot start`);
+    if (!assets.has(page))
+      throw new UserError(`${join(dir, page)} is missing: the dashboard cannot start`, {
+        hint: "the installation is incomplete: run npm run build, or reinstall corral",
+      });
   return assets;
 }

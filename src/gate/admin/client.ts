@@ -1,6 +1,7 @@
 // The one client of the gate's admin API, for `corral approve`, `corral run` and the dashboard:
 // every answer is parsed with the same schemas the server validates with (schemas.ts).
 import type { z } from "zod";
+import { UserError } from "../../policy/user-error.ts";
 import {
   type ApprovalRecord,
   approvalId,
@@ -13,12 +14,11 @@ import {
   released,
 } from "./schemas.ts";
 
-export class GateAdminError extends Error {
+export class GateAdminError extends UserError {
   /** the HTTP status, or undefined when the gate did not answer at all */
   readonly status: number | undefined;
   constructor(message: string, status?: number) {
     super(message);
-    this.name = "GateAdminError";
     this.status = status;
   }
 }

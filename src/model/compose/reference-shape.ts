@@ -2,6 +2,8 @@
 // `docker compose config --format json`, so the two can be diffed field by field. Both sides
 // are reduced to what reachability and the scanner depend on; ordering that neither side
 // promises (aliases, ports, mounts, profiles) is sorted away.
+
+import { InputError } from "../errors.ts";
 import type { Deployment, Service } from "../types.ts";
 
 export interface PortShape {
@@ -129,15 +131,18 @@ export function shapeFromCorral(d: Deployment): ReferenceShape {
 
 type Json = Record<string, unknown>;
 
+const CONFIG_HINT = "this came from `docker compose config`: check that it runs and prints the project";
+
 function obj(v: unknown, what: string): Json {
   if (v === undefined || v === null) return {};
-  if (typeof v !== "object" || Array.isArray(v)) throw new Error(`compose config: ${what} is not an object`);
+  if (typeof v !== "object" || Array.isArray(v))
+    throw new InputError(`compose config: ${what} is not an object`, undefined, CONFIG_HINT);
   return v as Json;
 }
 
 function list(v: unknown, what: string): unknown[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new Error(`compose config: ${what} is not a list`);
+  if (!Array.isArray(v)) throw new InputError(`compose config: ${what} is not a list`, undefined, CONFIG_HINT);
   return v;
 }
 
