@@ -2,6 +2,7 @@
 // client's first bytes pass the tunnel's TLS decision (decide-tls.ts). Server-to-client bytes
 // flow at once (server-first protocols such as SSH or SMTP); client-to-server bytes wait until
 // the first ones have been decided. The request ends when the tunnel closes.
+import type { Socket } from "node:net";
 import type { Decision } from "../decide.ts";
 import { decideTunnelStart, TUNNEL_START_TIMEOUT } from "../decide-tls.ts";
 import type { Addr } from "../ssrf.ts";
@@ -55,26 +56,18 @@ export async function tunnel(
   up.on("error", finish);
   client.on("close", onClose);
   up.setTimeout(limits.idleTimeoutMs, finish);
-  up.on("data", (d: Buffer) => {
-    ex.bytesDown += d.length;
-    conn.hooks.bytes("down", d.length);
-    if (!client.write(d)) up.pause();
-  });
-  client.on("drain", () => up.resume());
-  up.on("end", () => client.end());
+  const counted = (direction: "up" | "down", n: number) => {
+    if (direction === "up") ex.bytesUp += n;
+    else ex.bytesDown += n;
+    conn.hooks.bytes(direction, n);
+  };
+  relay(up, client, (n) => counted("down", n));
   const startUp = () => {
     if (hello.length > 0) {
-      ex.bytesUp += hello.length;
-      conn.hooks.bytes("up", hello.length);
+      counted("up", hello.length);
       up.write(hello);
     }
-    client.on("data", (d: Buffer) => {
-      ex.bytesUp += d.length;
-      conn.hooks.bytes("up", d.length);
-      if (!up.write(d)) client.pause();
-    });
-    up.on("drain", () => client.resume());
-    client.on("end", () => up.end());
+    relay(client, up, (n) => counted("up", n));
     client.resume();
   };
   const first = decideTunnelStart(hello, expected, authority);
@@ -98,4 +91,14 @@ export async function tunnel(
   };
   client.on("data", onHello);
   client.resume();
+}
+
+/** Bytes from one socket to the other with back-pressure; a half-close is passed on. */
+function relay(from: Socket, to: Socket, count: (n: number) => void): void {
+  from.on("data", (d: Buffer) => {
+    count(d.length);
+    if (!to.write(d)) from.pause();
+  });
+  to.on("drain", () => from.resume());
+  from.on("end", () => to.end());
 }
