@@ -7,7 +7,7 @@
 // beside this one in the same run, with the same policy: "not slower than before" is measured
 // under the same load on the same machine, not against an old result file.
 import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,7 +48,12 @@ async function waitPort(port: number, host = "127.0.0.1", timeoutMs = 10_000): P
 
 /** Which UDP transport the gate's start-up line names (native batches or node:dgram). */
 function dnsTransport(log: string): string {
-  const m = /"corral\.dns\.transport":"(\w+)"/.exec(readFileSync(log, "utf8").slice(0, 65536));
+  // Only the head: a long run's decision log is larger than a string may be.
+  const head = Buffer.alloc(65536);
+  const fd = openSync(log, "r");
+  const n = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  const m = /"corral\.dns\.transport":"(\w+)"/.exec(head.subarray(0, n).toString("utf8"));
   return m?.[1] === "batch" ? "batched UDP (native/dnsbatch.c)" : (m?.[1] ?? "unknown transport");
 }
 
@@ -294,6 +299,18 @@ Group nogroup
     ...(before ? { before: await wrk(`http://127.0.0.1:${before.proxy}`, target) } : {}),
   };
 
+  const connectRun = async (proxy: string | undefined, ep: number): Promise<Connect> => {
+    // A fresh echo listener per run: each run's closed connections stay in TIME_WAIT.
+    const e = await spawnReady(
+      process.execPath,
+      [join(ROOT, "bench/gate/echo-server.ts"), ECHO_HOSTS.join(","), String(ep)],
+      /ready (\d+)/,
+    );
+    const c = await connectBench(proxy, Number(e.match[1]));
+    await stop(e.child);
+    await sleep(500);
+    return c;
+  };
   const connect: Record<string, Connect> = {};
   for (const [name, proxy, ep] of [
     ["gate", `127.0.0.1:${gp}`, echoPorts.gate],
@@ -301,17 +318,8 @@ Group nogroup
     ["tinyproxy", `127.0.0.1:${tp}`, echoPorts.tinyproxy],
     ["direct", undefined, 0],
     ...(before ? ([["before", `127.0.0.1:${before.proxy}`, echoPorts.gate]] as const) : []),
-  ] as const) {
-    // A fresh echo listener per run: each run's closed connections stay in TIME_WAIT.
-    const e = await spawnReady(
-      process.execPath,
-      [join(ROOT, "bench/gate/echo-server.ts"), ECHO_HOSTS.join(","), String(ep)],
-      /ready (\d+)/,
-    );
-    connect[name] = await connectBench(proxy, Number(e.match[1]));
-    await stop(e.child);
-    await sleep(500);
-  }
+  ] as const)
+    connect[name] = await connectRun(proxy, ep);
 
   // DNS: warm both caches, then measure cached answers.
   for (const port of [gd, dm]) await run("dnsperf", ["-s", "127.0.0.1", "-p", String(port), "-d", queries, "-n", "1"]);
@@ -322,6 +330,25 @@ Group nogroup
     ...(before ? { before: await dnsperf(before.dns, queries) } : {}),
   };
 
+  // Against the earlier gate, a second pass in the reverse order (before, then this gate): an
+  // A/A run showed the gate measured first losing about 5% to the same code measured second, so
+  // the before-ratios are taken over both passes (A B B A), which cancels that drift.
+  const reverse =
+    before && forward.before && connect.before && dnsResult.before
+      ? {
+          forward: {
+            before: await wrk(`http://127.0.0.1:${before.proxy}`, target),
+            gate: await wrk(`http://127.0.0.1:${gp}`, target),
+          },
+          connect: {
+            before: await connectRun(`127.0.0.1:${before.proxy}`, echoPorts.gate),
+            gate: await connectRun(`127.0.0.1:${gp}`, echoPorts.gate),
+          },
+          dns: { before: await dnsperf(before.dns, queries), gate: await dnsperf(gd, queries) },
+        }
+      : undefined;
+  if (reverse) result.reverse_pass = reverse;
+
   const ratio = (a: number, b: number) => +(a / b).toFixed(2);
   result.ratios = {
     forward_rps_gate_over_squid: ratio(forward.gate.rps, forward.squid.rps),
@@ -331,9 +358,18 @@ Group nogroup
     connect_setups_gate_over_squid: ratio(connect.gate!.perSec, connect.squid!.perSec),
     ...(before && forward.before && connect.before && dnsResult.before
       ? {
-          forward_rps_gate_over_before: ratio(forward.gate.rps, forward.before.rps),
-          connect_setups_gate_over_before: ratio(connect.gate!.perSec, connect.before.perSec),
-          dns_qps_gate_over_before: ratio(dnsResult.gate.qps, dnsResult.before.qps),
+          forward_rps_gate_over_before: ratio(
+            forward.gate.rps + (reverse?.forward.gate.rps ?? 0),
+            forward.before.rps + (reverse?.forward.before.rps ?? 0),
+          ),
+          connect_setups_gate_over_before: ratio(
+            connect.gate!.perSec + (reverse?.connect.gate.perSec ?? 0),
+            connect.before.perSec + (reverse?.connect.before.perSec ?? 0),
+          ),
+          dns_qps_gate_over_before: ratio(
+            dnsResult.gate.qps + (reverse?.dns.gate.qps ?? 0),
+            dnsResult.before.qps + (reverse?.dns.before.qps ?? 0),
+          ),
         }
       : {}),
   };
@@ -390,7 +426,7 @@ Group nogroup
     gate: `corral gate --workers ${WORKERS} (DNS on one of them: --dns-workers defaults to 1), decision log to a file, DNS over ${dnsTransport(join(dir, "gate.log"))}`,
     load: `wrk -t2 -c${CONNS} -d${SECS}s (absolute-URI via forward.lua); bench/gate/connect-driver.ts -c ${CONNS}; dnsperf -c 8 -q 500 -t 1`,
     ...(values.baseline
-      ? { before: `the same gate from ${values.baseline} (${gitHead(values.baseline)}), same policy, same run` }
+      ? { before: `the same gate from ${values.baseline} (${gitHead(values.baseline)}), same policy, same run, measured gate, before, before, gate (ratios over both passes)` }
       : {}),
     machine: "2 cores shared by load generator and servers, loopback only",
     targets: "IP literals (127.0.0.2-5) so no proxy resolves names; DNS measured separately on cached names",
