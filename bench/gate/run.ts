@@ -426,7 +426,9 @@ Group nogroup
     gate: `corral gate --workers ${WORKERS} (DNS on one of them: --dns-workers defaults to 1), decision log to a file, DNS over ${dnsTransport(join(dir, "gate.log"))}`,
     load: `wrk -t2 -c${CONNS} -d${SECS}s (absolute-URI via forward.lua); bench/gate/connect-driver.ts -c ${CONNS}; dnsperf -c 8 -q 500 -t 1`,
     ...(values.baseline
-      ? { before: `the same gate from ${values.baseline} (${gitHead(values.baseline)}), same policy, same run, measured gate, before, before, gate (ratios over both passes)` }
+      ? {
+          before: `the same gate from ${values.baseline} (${gitHead(values.baseline)}), same policy, same run, measured gate, before, before, gate (ratios over both passes)`,
+        }
       : {}),
     machine: "2 cores shared by load generator and servers, loopback only",
     targets: "IP literals (127.0.0.2-5) so no proxy resolves names; DNS measured separately on cached names",

@@ -71,7 +71,12 @@ test("anything else is an internal error: exit 70 (never 2), the stack, and a re
       throw new TypeError("stdout is broken");
     },
   } as unknown as Writable;
-  const stderr = { write: (s: string) => void (err += s) } as unknown as Writable;
+  const stderr = {
+    write: (s: string) => {
+      err += s;
+      return true;
+    },
+  } as unknown as Writable;
   const code = await main(["check", "--policy", "examples/superagi/corral.yaml"], {
     stdout: broken,
     stderr,

@@ -1,14 +1,7 @@
-// The running gate: one policy snapshot shared by the DNS server and the proxy, one bus that
-// every decision goes through (log, metrics, detector, learn, approvals, audit), and reload
-// that swaps the snapshot only when the new policy loads completely.
-import { networkInterfaces } from "node:os";
-import type { FastifyInstance } from "fastify";
-import ipaddr from "ipaddr.js";
 import type { Logger } from "pino";
 import { formatHostPort, type HostPort } from "../policy/host-port.ts";
 import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
-import { createAdminServer, listenAdmin } from "./admin/server.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { Alerting } from "./alerting.ts";
 import { Approvals } from "./approvals.ts";
@@ -17,17 +10,17 @@ import type { GateContext, Snapshot } from "./context.ts";
 import { Detector } from "./detect.ts";
 import { type DiscoveryOptions, ServiceDiscovery } from "./discovery.ts";
 import { Resolver } from "./dns/resolver.ts";
-import { type DnsServer, startDnsServer } from "./dns/server.ts";
+import type { DnsServer } from "./dns/server.ts";
 import { EphemeralIdentities } from "./ephemeral.ts";
 import { type AuditSink, type DecisionEvent, EventBus } from "./events.ts";
 import { GateAudit } from "./gate-audit.ts";
 import { LearnStore } from "./learn.ts";
 import { limitsFrom } from "./limits.ts";
+import { type ListenerName, Listeners, type ListenPlan } from "./listeners.ts";
 import { createLogger } from "./log.ts";
 import { GateMetrics } from "./metrics.ts";
 import { buildIndex } from "./policy-index.ts";
 import { type PolicyWatch, reloadNeeds, watchPolicyFile } from "./policy-watch.ts";
-import { ProxyServer } from "./proxy/server.ts";
 import { mergeServiceMaps } from "./service-map.ts";
 import type { Floor } from "./ssrf.ts";
 import {
@@ -75,20 +68,6 @@ export interface GateOptions {
   relay?: { send(to: "all" | number, payload: RelayPayload): void; on(handler: (p: RelayPayload) => void): void };
 }
 
-function selfAddresses(bound: HostPort[]): Floor["self"] {
-  const out: { addr: ipaddr.IPv4 | ipaddr.IPv6; port?: number }[] = [];
-  for (const b of bound) {
-    const addr = ipaddr.parse(b.host);
-    if (addr.range() === "unspecified") {
-      // Listening on every address: every local address is the gate.
-      for (const list of Object.values(networkInterfaces())) {
-        for (const i of list ?? []) out.push({ addr: ipaddr.parse(i.address.split("%")[0]!), port: b.port });
-      }
-    } else out.push({ addr, port: b.port });
-  }
-  return out;
-}
-
 export class Gate {
   readonly bus = new EventBus();
   readonly metrics = new GateMetrics();
@@ -98,16 +77,13 @@ export class Gate {
   readonly ephemeral: EphemeralIdentities;
   /** what the admin API expects in `Authorization: Bearer …` */
   readonly adminToken: string;
-  addresses: { proxy?: HostPort; dns?: HostPort; admin?: HostPort } = {};
+  private readonly listeners = new Listeners();
   private loaded: LoadedPolicy;
   private snap: Snapshot;
   private resolverRef: Resolver;
   private detector: Detector;
   private self: Floor["self"] = [];
   private readonly opts: GateOptions;
-  private proxy: ProxyServer | undefined;
-  private dns: DnsServer | undefined;
-  private admin: FastifyInstance | undefined;
   private watcher: PolicyWatch | undefined;
   private readonly audit: GateAudit;
   private readonly alerting: Alerting;
@@ -237,63 +213,38 @@ export class Gate {
 
   private async listen(): Promise<void> {
     const listen = this.loaded.policy.gate.listen;
-    const serve = { proxy: true, dns: true, admin: true, ...this.opts.serve };
-    const bound: HostPort[] = [];
-    if (serve.proxy) {
-      const l = this.opts.listen?.proxy ?? listen.proxy;
-      const bytesUp = this.metrics.bytes.labels({ direction: "up" });
-      const bytesDown = this.metrics.bytes.labels({ direction: "down" });
-      this.proxy = new ProxyServer(this.ctx, {
-        connections: (d) => this.metrics.connections.inc(d),
-        tunnels: (d) => this.metrics.tunnels.inc(d),
-        bytes: (dir, n) => (dir === "up" ? bytesUp : bytesDown).inc(n),
-      });
-      this.addresses.proxy = await this.proxy.listen(l.host, l.port, this.opts.worker !== undefined);
-      bound.push(this.addresses.proxy);
-    }
-    if (serve.dns) {
-      const l = this.opts.listen?.dns ?? listen.dns;
-      this.dns = await startDnsServer(this.ctx, l.host, l.port, {
-        reusePort: this.opts.worker !== undefined,
-        batch: this.opts.dnsBatch !== false && this.opts.now === undefined,
-        onBatchUnavailable: (why) =>
-          this.logger.warn({ "event.action": "dns-transport" }, `dns: native UDP batching unavailable (${why})`),
-      });
-      this.addresses.dns = this.dns.address;
-      bound.push(this.dns.address);
-    }
-    if (serve.admin) {
-      const l = this.opts.listen?.admin ?? listen.admin;
-      this.admin = createAdminServer({
-        metrics: this.metrics,
-        metricsText: this.opts.metricsText,
-        bus: this.bus,
-        approvals: this.approvals,
-        ready: () => this.ready,
-        policyHash: () => this.loaded.hash,
-        approve: (id, forMs, actor, ip) => this.decideApproval(id, "approve", actor, forMs, ip),
-        deny: (id, actor, ip) => this.decideApproval(id, "deny", actor, 0, ip),
-        token: this.adminToken,
-        metricsPublic: this.opts.metricsPublic ?? true,
-        mintRun: (parent, run, ttlMs) => this.mintRun(parent, run, ttlMs),
-        releaseRun: (token) => {
-          const digest = this.ephemeral.release(token);
-          if (digest) this.opts.relay?.send("all", { kind: "run-del", digest });
-          return digest !== undefined;
-        },
-        ...(this.opts.audit ? { appendAudit: (kind, actor, data) => this.opts.audit!.record(kind, actor, data) } : {}),
-      });
-      const a = await listenAdmin(this.admin, l.host, l.port);
-      this.addresses.admin = { host: a.address, port: a.port };
-      bound.push(this.addresses.admin);
-    }
-    // Listeners this process does not serve (another worker's admin API) are still the gate.
-    for (const [name, configured] of Object.entries(listen) as [keyof typeof serve, HostPort][]) {
-      if (serve[name]) continue;
-      const l = this.opts.listen?.[name] ?? configured;
-      if (l.port !== 0) bound.push(l);
-    }
-    this.self = selfAddresses(bound);
+    const plan: ListenPlan = {
+      at: {
+        proxy: this.opts.listen?.proxy ?? listen.proxy,
+        dns: this.opts.listen?.dns ?? listen.dns,
+        admin: this.opts.listen?.admin ?? listen.admin,
+      },
+      serve: { proxy: true, dns: true, admin: true, ...this.opts.serve },
+      reusePort: this.opts.worker !== undefined,
+      dnsBatch: this.opts.dnsBatch !== false && this.opts.now === undefined,
+      onDnsBatchUnavailable: (why) =>
+        this.logger.warn({ "event.action": "dns-transport" }, `dns: native UDP batching unavailable (${why})`),
+    };
+    await this.listeners.start(plan, this.ctx, this.metrics, {
+      metrics: this.metrics,
+      metricsText: this.opts.metricsText,
+      bus: this.bus,
+      approvals: this.approvals,
+      ready: () => this.ready,
+      policyHash: () => this.loaded.hash,
+      approve: (id, forMs, actor, ip) => this.decideApproval(id, "approve", actor, forMs, ip),
+      deny: (id, actor, ip) => this.decideApproval(id, "deny", actor, 0, ip),
+      token: this.adminToken,
+      metricsPublic: this.opts.metricsPublic ?? true,
+      mintRun: (parent, run, ttlMs) => this.mintRun(parent, run, ttlMs),
+      releaseRun: (token) => {
+        const digest = this.ephemeral.release(token);
+        if (digest) this.opts.relay?.send("all", { kind: "run-del", digest });
+        return digest !== undefined;
+      },
+      ...(this.opts.audit ? { appendAudit: (kind, actor, data) => this.opts.audit!.record(kind, actor, data) } : {}),
+    });
+    this.self = this.listeners.self(plan);
     await this.discovery?.start();
     this.snap = this.buildSnapshot(this.loaded);
     this.changed();
@@ -316,7 +267,7 @@ export class Gate {
       {
         "event.action": "gate-start",
         "corral.policy_hash": this.loaded.hash,
-        ...(this.dns ? { "corral.dns.transport": this.dns.transport } : {}),
+        ...(this.listeners.dns ? { "corral.dns.transport": this.listeners.dns.transport } : {}),
         ...Object.fromEntries(
           Object.entries(this.addresses).map(([k, v]) => [`corral.listen.${k}`, formatHostPort(v)]),
         ),
@@ -456,8 +407,13 @@ export class Gate {
     return this.loaded.hash;
   }
 
+  /** where each listener this process serves is bound (port 0 in the policy: the port chosen) */
+  get addresses(): Readonly<Partial<Record<ListenerName, HostPort>>> {
+    return this.listeners.addresses;
+  }
+
   get openConnections(): number {
-    return this.proxy?.connectionCount ?? 0;
+    return this.listeners.proxy?.connectionCount ?? 0;
   }
 
   /** The policy snapshot, the grants or the resolver changed (GateContext.onChange). */
@@ -467,7 +423,8 @@ export class Gate {
 
   /** How DNS over UDP is served, with the batch transport's counters. */
   dnsTransport(): { transport: "batch" | "dgram"; stats?: ReturnType<DnsServer["batchStats"]> } | undefined {
-    return this.dns ? { transport: this.dns.transport, stats: this.dns.batchStats() } : undefined;
+    const dns = this.listeners.dns;
+    return dns ? { transport: dns.transport, stats: dns.batchStats() } : undefined;
   }
 
   async close(): Promise<void> {
@@ -475,7 +432,7 @@ export class Gate {
     this.watcher?.close();
     this.discovery?.stop();
     this.approvals.close();
-    const batch = this.dns?.batchStats();
+    const batch = this.listeners.dns?.batchStats();
     if (batch)
       this.logger.info(
         {
@@ -486,7 +443,7 @@ export class Gate {
         },
         `dns: ${batch.repeats} answers repeated from the table, ${batch.handled} queries answered in JavaScript`,
       );
-    await Promise.all([this.proxy?.close(true), this.dns?.close(), this.admin?.close()]);
+    await this.listeners.close();
     this.resolverRef.close();
     this.learn.flush();
     this.logger.flush();
