@@ -28,7 +28,12 @@ export interface NftElements {
   published: string[];
   /** source . host gateway . proto . port: flows to the Docker host. */
   hostFlows: string[];
+  /** Every address of a service in an observed zone. */
+  observed: string[];
 }
+
+/** NFLOG prefixes: what the policy refused, and what it would refuse but observe mode let through. */
+export const LOG_PREFIX = { drop: "corral-drop ", dropHost: "corral-drop-host ", observe: "corral-observe " } as const;
 
 /**
  * The set elements, compressed into address runs (joiners of one zone are contiguous). The
@@ -70,7 +75,17 @@ export function nftElements(plan: Plan, attachments: readonly Attachment[] = pla
     for (const s of runsOn(h.sources, h.network))
       for (const p of h.ports) hostFlows.add(`${run(s)} . ${gateway} . ${p.protocol} . ${portText(p)}`);
   }
-  return { flows: [...flows], zoneAny: [...zoneAny], published: [...published], hostFlows: [...hostFlows] };
+  const observedSet = new Set(plan.observed);
+  const observed = toRuns(attachments.filter((a) => observedSet.has(a.service)).map((a) => ipToNum(a.address))).map(
+    run,
+  );
+  return {
+    flows: [...flows],
+    zoneAny: [...zoneAny],
+    published: [...published],
+    hostFlows: [...hostFlows],
+    observed,
+  };
 }
 
 function set(name: string, type: string, elements: string[]): string[] {
@@ -107,10 +122,12 @@ export function renderNftables(
     "table inet corral {",
     "  counter dropped {}",
     "  counter dropped_ipv6 {}",
+    "  counter observed {}",
     ...set("flows", "ipv4_addr . ipv4_addr . inet_proto . inet_service", el.flows),
     ...set("zone_any", "ipv4_addr . ipv4_addr", el.zoneAny),
     ...set("published", "ipv4_addr . inet_proto . inet_service", el.published),
     ...set("host_flows", "ipv4_addr . ipv4_addr . inet_proto . inet_service", el.hostFlows),
+    ...set("observed", "ipv4_addr", el.observed),
     "",
     "  # Before Docker's own forward rules (priority filter = 0).",
     "  chain forward {",
@@ -124,7 +141,11 @@ export function renderNftables(
     '    iifname != "crl-*" ip daddr . meta l4proto . th dport @published accept comment "published ports"',
     // Zone networks are IPv4-only; link-local IPv6 chatter (DAD, ND) is dropped without a log line.
     '    meta nfproto ipv6 counter name dropped_ipv6 drop comment "IPv4-only networks"',
-    `    counter name dropped log prefix "corral-drop " group ${group} drop`,
+    // Only new connections get here (established ones were accepted above): one line each.
+    // Between Corral networks only: observing east-west never opens a way out past the gate.
+    `    oifname "crl-*" ip saddr @observed counter name observed log prefix "${LOG_PREFIX.observe}" group ${group} accept comment "observe mode"`,
+    `    iifname "crl-*" oifname "crl-*" ip daddr @observed counter name observed log prefix "${LOG_PREFIX.observe}" group ${group} accept comment "observe mode"`,
+    `    counter name dropped log prefix "${LOG_PREFIX.drop}" group ${group} drop`,
     "  }",
     "",
     "  # Containers open connections to the Docker host only where a flow names `host`, and only",
@@ -135,7 +156,8 @@ export function renderNftables(
     "    ct state established,related accept",
     '    ip saddr . ip daddr . meta l4proto . th dport @host_flows accept comment "flows to the host"',
     '    meta nfproto ipv6 counter name dropped_ipv6 drop comment "IPv4-only networks"',
-    `    counter name dropped log prefix "corral-drop-host " group ${group} drop`,
+    `    ip saddr @observed counter name observed log prefix "${LOG_PREFIX.observe}" group ${group} accept comment "observe mode"`,
+    `    counter name dropped log prefix "${LOG_PREFIX.dropHost}" group ${group} drop`,
     "  }",
     "}",
     "",

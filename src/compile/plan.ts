@@ -7,7 +7,15 @@
 
 import { GATE_SERVICE } from "../model/corral-marks.ts";
 import type { Deployment } from "../model/types.ts";
-import { expandName, HOST_TARGET, type Policy, type PortRange, parsePortSpec, zoneOf } from "../policy/index.ts";
+import {
+  expandName,
+  HOST_TARGET,
+  type Policy,
+  type PortRange,
+  parsePortSpec,
+  zoneMode,
+  zoneOf,
+} from "../policy/index.ts";
 import { UserError } from "../policy/user-error.ts";
 import { type Cidr, cidrSize, fnv1a, formatCidr, numToIp, overlaps, parseCidr } from "./addr.ts";
 
@@ -98,6 +106,8 @@ export interface Plan {
   /** service → zone (absent: unzoned). */
   zones: Map<string, string>;
   published: Array<{ service: string; port: PortRange; hostIp: string; hostPort: number }>;
+  /** Services in zones in `mode: observe`: what the policy would deny from or to them is logged and accepted. */
+  observed: string[];
 }
 
 export const ALL_PORTS: PortRange[] = [
@@ -232,6 +242,20 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
       groups.push({ flowIndex: -1, network: key, sources: list, targets: list, ports: ALL_PORTS });
   }
 
+  // Observed services join every other network, so that the connections the policy would deny
+  // can happen and be logged (nftables' `observed` set) instead of being impossible to route.
+  const observed = services.filter((s) => zoneMode(policy, zones.get(s.name)) === "observe").map((s) => s.name);
+  for (const svc of observed) for (const key of members.keys()) join(key, svc);
+  // Those joins give an observed service an address on networks where it also meets the other
+  // end of a declared flow (or a zone mate): the same allowance holds there, or a declared
+  // connection made to that address would be logged as one the policy does not allow.
+  if (observed.length > 0) {
+    const declared = groups.filter((g) => g.flowIndex >= -1);
+    const observedNets = [...joins].filter(([, who]) => observed.some((o) => who.has(o))).map(([k]) => k);
+    for (const g of declared)
+      for (const net of observedNets) if (net !== g.network) groups.push({ ...g, network: net });
+  }
+
   // Egress sources reach the gate, which sits on each of their home networks.
   const clients = [...new Set(policy.egress.flatMap((e) => e.from.flatMap(expand)))].sort();
   let gate: GatePlan | undefined;
@@ -307,7 +331,7 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
         home: key === EGRESS,
       });
   }
-  return { networks, attachments, groups, hostFlows, ...(gate ? { gate } : {}), zones, published };
+  return { networks, attachments, groups, hostFlows, ...(gate ? { gate } : {}), zones, published, observed };
 }
 
 /** `127.0.0.1:3000` → ["127.0.0.1", "3000"]; `[::1]:80`; undefined → 127.0.0.1. */

@@ -4,7 +4,7 @@
 import type { GatePlan } from "../compile/index.ts";
 import { type Allow, allowedFlows } from "../compile/index.ts";
 import type { Deployment } from "../model/types.ts";
-import { type Policy, parsePortSpec } from "../policy/index.ts";
+import { type Policy, parsePortSpec, zoneMode, zoneOf } from "../policy/index.ts";
 import type { ProbeSpec } from "./lab.ts";
 import { HOST, isLoopback, type LabTopology, OUTSIDE, OUTSIDE_LINK } from "./topology.ts";
 
@@ -14,12 +14,15 @@ export interface Cell {
   port: number;
   protocol: "tcp" | "udp";
   expected: boolean;
-  /** Why it is expected open: `flows[2]`, `zone (shared)`, `gate`. */
+  /** Why it is expected open: `flows[2]`, `zone (shared)`, `gate`, `observe` (observe mode lets it through). */
   rule?: string;
   observed?: boolean;
   /** Probed through the host instead of at the service's addresses (a published port). */
   via?: { host: string; port: number };
 }
+
+/** The rule a cell is open by when only observe mode opens it (logged, then let through). */
+export const OBSERVE_RULE = "observe";
 
 /** Outside is probed on HTTPS and DNS: what an agent would use to leave. */
 const OUTSIDE_PORTS = [
@@ -51,10 +54,18 @@ export function buildCells(policy: Policy, d: Deployment, topology: LabTopology,
     { port, protocol: "udp" as const },
   ]);
   const names = topology.nodes.map((n) => n.name);
+  const observed = new Set(
+    d.services.filter((s) => zoneMode(policy, zoneOf(policy, s.name, s.labels)) === "observe").map((s) => s.name),
+  );
+  // Observe mode lets through what the policy would deny from or to a member, between the
+  // stack's own networks (and from a member to the host); never out to the world past the gate.
+  const observes = (from: string, to: string) =>
+    to !== OUTSIDE && (observed.has(from) || (observed.has(to) && from !== OUTSIDE && to !== HOST));
   const cells: Cell[] = [];
   const expect = (from: string, to: string, port: number, protocol: "tcp" | "udp") => {
     const r = ruleFor(rules, from, to, port, protocol);
-    cells.push({ from, to, port, protocol, expected: Boolean(r), ...(r ? { rule: r.rule } : {}) });
+    const rule = r?.rule ?? (observes(from, to) ? OBSERVE_RULE : undefined);
+    cells.push({ from, to, port, protocol, expected: rule !== undefined, ...(rule ? { rule } : {}) });
   };
   for (const from of names) {
     for (const to of names) if (from !== to) for (const p of portList) expect(from, to, p.port, p.protocol);

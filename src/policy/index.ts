@@ -19,5 +19,6 @@ export {
   type ResolvedFlow,
   resolveFlows,
   resolveHostFlows,
+  zoneMode,
   zoneOf,
 } from "./zones.ts";

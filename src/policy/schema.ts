@@ -57,6 +57,12 @@ export const zoneSchema = z
       .default("shared")
       .describe("per-service: members may not talk to each other unless a flow says so"),
     subnet: z.string().optional().describe("CIDR for this zone's network; allocated deterministically when absent"),
+    mode: z
+      .enum(["enforce", "observe"])
+      .optional()
+      .describe(
+        "observe: connections from or to members that the policy would deny are logged and let through, to learn the real flows (corral observe, corral policy suggest); default: the top-level mode",
+      ),
     description: z.string().optional(),
   })
   .describe("a named group of services");
@@ -201,6 +207,10 @@ export const policySchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1, { message: "version 1 (the only version so far)" }),
   project: z.string().optional(),
+  mode: z
+    .enum(["enforce", "observe"])
+    .default("enforce")
+    .describe("every zone's mode unless the zone sets its own: observe a new stack first, then enforce"),
   zones: z.record(name, zoneSchema).default({}),
   flows: z.array(flowSchema).default([]),
   publish: z.array(publishSchema).default([]),

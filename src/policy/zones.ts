@@ -103,3 +103,9 @@ export function resolveFlows(policy: Policy, services: ServiceRef[]): ResolvedFl
   }
   return out;
 }
+
+/** Whether a zone is being observed (logged and let through) or enforced. */
+export function zoneMode(policy: Policy, zone: string | undefined): "enforce" | "observe" {
+  if (zone === undefined) return policy.mode;
+  return policy.zones[zone]?.mode ?? policy.mode;
+}
