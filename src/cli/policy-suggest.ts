@@ -1,19 +1,78 @@
-// `corral policy suggest --policy p --state dir`: the egress allowlist learned in learn mode.
-import { resolve } from "node:path";
+// `corral policy suggest`: what observe mode and learn mode saw, as a reviewed change of
+// corral.yaml (a diff, or --apply), every addition with its evidence.
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { createTwoFilesPatch } from "diff";
+import { loadRecord } from "../engine/observer.ts";
 import { readLearned } from "../gate/learn.ts";
-import { suggestYaml } from "../gate/suggest.ts";
-import { loadPolicy } from "../policy/load.ts";
+import { floorVerdict, parseFloor, parseIpLiteral } from "../gate/ssrf.ts";
+import { suggestEntries, suggestYaml } from "../gate/suggest.ts";
+import { type LoadedPolicy, loadPolicy, parsePolicy } from "../policy/load.ts";
+import { type LearnedDestination, proposeChange } from "../policy/policy-change.ts";
+import type { Policy } from "../policy/schema.ts";
+import { parsePortSpec } from "../policy/units.ts";
+import { HOST_TARGET, zoneOf } from "../policy/zones.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
+import { OBSERVED_FLOWS_FILE } from "./observe.ts";
+
+function flowAllowed(policy: Policy) {
+  return (from: string, to: string, port: number, protocol: "tcp" | "udp"): boolean => {
+    const fromZone = zoneOf(policy, from, {});
+    const toZone = to === HOST_TARGET ? undefined : zoneOf(policy, to, {});
+    if (fromZone && fromZone === toZone && (policy.zones[fromZone]?.isolate ?? "shared") === "shared") return true;
+    return policy.flows.some(
+      (f) =>
+        f.from.some((n) => n === from || n === fromZone) &&
+        f.to.some((n) => n === to || (toZone !== undefined && n === toZone)) &&
+        f.ports.some((spec) => {
+          const p = parsePortSpec(spec);
+          return p.protocol === protocol && p.from <= port && port <= p.to;
+        }),
+    );
+  };
+}
+
+function floorForbids(policy: Policy) {
+  const floor = parseFloor(policy.floor.allow_ranges);
+  return (destination: string): string | undefined => {
+    const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(destination);
+    const host = m?.[1] ?? m?.[2] ?? destination;
+    const addr = parseIpLiteral(host);
+    if (addr === "invalid") return "not a valid address";
+    if (!addr) return undefined;
+    return floorVerdict(floor, addr, m?.[3] ? Number(m[3]) : undefined);
+  };
+}
+
+function stateDirOf(loaded: LoadedPolicy | undefined, policyFile: string, given: string | undefined, cwd: string) {
+  if (given) return resolve(cwd, given);
+  const configured = loaded?.policy.gate.state_dir ?? ".corral";
+  return isAbsolute(configured) ? configured : join(dirname(policyFile), configured);
+}
 
 export const command: Command = {
   name: "policy",
-  summary: "policy helpers: 'policy suggest' prints an egress allowlist learned by the gate",
-  help: `usage: corral policy suggest [--policy corral.yaml] [--state DIR] [--min-siblings 3] [--format yaml|json]
+  summary: "policy helpers: 'policy suggest' turns what observe and learn mode saw into a change of corral.yaml",
+  help: `usage: corral policy suggest [--policy corral.yaml] [--state DIR] [--apply] [--fold N] [--format diff|json]
 
-Reads what identities in 'mode: learn' reached (DIR/learned.json, DIR defaults to the policy's
-gate.state_dir) and prints a reviewed egress allowlist: subdomains folded into '*.parent' when
-three or more siblings share a parent and port, request counts as comments.`,
+Reads what was observed (DIR/${OBSERVED_FLOWS_FILE}, written by 'corral observe' for zones in
+'mode: observe') and learned (DIR/learned.json, written by the gate for identities in
+'mode: learn'), DIR defaulting to the policy's gate.state_dir, else .corral/ beside it, and
+prints the change of corral.yaml that would allow it, as a diff:
+
+  - a flow per (from, to) service pair with exactly the ports seen, never a zone or a range;
+    connections to the Docker host become flows to 'host'
+  - each learned destination under its identity's egress rule, as learned (a name, not a
+    wildcard; --fold N folds N or more sibling names into '*.parent')
+
+Each addition carries its evidence as a comment (count, first and last seen, an example
+connection). Nothing the SSRF floor forbids is proposed: it is listed as left out, with why.
+Connections enforced zones refused are not proposed: only what observe mode let through.
+
+--apply writes the change into the policy file, keeping every comment and line of yours, after
+checking that the result loads. Without a policy file, prints the learned egress as YAML.
+Exit 0 with a change (or --apply done), 1 when there is nothing to propose.`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs(
       "policy",
@@ -21,25 +80,77 @@ three or more siblings share a parent and port, request counts as comments.`,
       {
         policy: { type: "string", short: "p", default: "corral.yaml" },
         state: { type: "string" },
-        "min-siblings": { type: "string", default: "3" },
-        format: { type: "string", default: "yaml" },
+        fold: { type: "string" },
+        apply: { type: "boolean", default: false },
+        format: { type: "string", default: "diff" },
       },
       true,
     );
     if (positionals[0] !== "suggest" || positionals.length !== 1)
       throw new UsageError("expected a subcommand: corral policy suggest");
-    let stateDir = values.state ? resolve(ctx.cwd, values.state) : undefined;
-    if (!stateDir) {
-      const loaded = await loadPolicy(resolve(ctx.cwd, values.policy));
-      const dir = loaded.policy.gate.state_dir;
-      if (!dir) throw new UsageError("no --state given and the policy has no gate.state_dir");
-      stateDir = resolve(ctx.cwd, dir);
-    }
-    const min = Number(values["min-siblings"]);
-    if (!Number.isInteger(min) || min < 2) throw new UsageError("--min-siblings must be an integer ≥ 2");
+    if (!["diff", "json", "yaml"].includes(values.format))
+      throw new UsageError(`--format ${values.format}: expected diff or json`);
+    const fold = values.fold === undefined ? Number.POSITIVE_INFINITY : Number(values.fold);
+    if (!(fold === Number.POSITIVE_INFINITY || (Number.isInteger(fold) && fold >= 2)))
+      throw new UsageError("--fold must be an integer ≥ 2", "e.g. --fold 3");
+    const policyFile = resolve(ctx.cwd, values.policy);
+    const loaded = existsSync(policyFile) ? await loadPolicy(policyFile) : undefined;
+    const stateDir = stateDirOf(loaded, policyFile, values.state, ctx.cwd);
     const learned = readLearned(stateDir);
-    if (values.format === "json") ctx.stdout.write(`${JSON.stringify(learned, null, 2)}\n`);
-    else ctx.stdout.write(suggestYaml(learned, { minSiblings: min, source: stateDir }));
-    return Object.keys(learned).length === 0 ? EXIT.failed : EXIT.ok;
+
+    if (!loaded) {
+      if (values.apply) throw new UsageError(`no policy at ${policyFile} to apply a change to`, "pass --policy FILE");
+      if (values.format === "json") ctx.stdout.write(`${JSON.stringify(learned, null, 2)}\n`);
+      else ctx.stdout.write(suggestYaml(learned, { minSiblings: fold, source: stateDir }));
+      return Object.keys(learned).length === 0 ? EXIT.failed : EXIT.ok;
+    }
+
+    const { record, setAside } = loadRecord(join(stateDir, OBSERVED_FLOWS_FILE));
+    if (setAside) ctx.warn(`corral policy suggest: warning: a damaged record was set aside: ${setAside}`);
+    const egress: LearnedDestination[] = Object.entries(learned).flatMap(([identity, dests]) =>
+      suggestEntries(dests, fold).map((e) => ({
+        identity,
+        destination: e.destination,
+        count: e.count,
+        members: e.members,
+      })),
+    );
+    const policy = loaded.policy;
+    const text = readFileSync(policyFile, "utf8");
+    const change = proposeChange(text, {
+      flows: record.flows.filter((f) => f.kind === "observe"),
+      egress,
+      flowAllowed: flowAllowed(policy),
+      egressAllowed: (identity, destination) =>
+        policy.egress.some((r) => r.from.includes(identity) && r.allow.includes(destination)),
+      floorForbids: floorForbids(policy),
+    });
+    // Never propose (or write) a policy that does not load.
+    parsePolicy(change.text, policyFile);
+
+    const nothing = change.flows.length === 0 && change.egress.length === 0;
+    if (values.format === "json") {
+      const { text: _text, ...rest } = change;
+      ctx.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+    } else if (values.apply) {
+      if (!nothing) {
+        const tmp = `${policyFile}.corral-suggest`;
+        writeFileSync(tmp, change.text);
+        renameSync(tmp, policyFile);
+      }
+      ctx.stdout.write(
+        nothing
+          ? "nothing to add: every observed connection and learned destination is allowed already\n"
+          : `${policyFile}: added ${change.flows.length} flow${change.flows.length === 1 ? "" : "s"} and ${change.egress.length} egress destination${change.egress.length === 1 ? "" : "s"}\n`,
+      );
+    } else if (!nothing) {
+      ctx.stdout.write(createTwoFilesPatch(values.policy, values.policy, text, change.text, "", "", { context: 3 }));
+    } else ctx.stdout.write("nothing to add: every observed connection and learned destination is allowed already\n");
+    for (const l of change.left) ctx.stderr.write(`corral policy suggest: left out ${l.what}: ${l.why}\n`);
+    if (record.overflow > 0)
+      ctx.warn(
+        `corral policy suggest: warning: ${record.overflow} observed pairs were past the record's limit and are not shown`,
+      );
+    return nothing ? EXIT.failed : EXIT.ok;
   },
 };

@@ -35,6 +35,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./compile.ts")).command,
   },
   {
+    name: "observe",
+    summary: "record the flows zones in observe mode really use, for policy suggest",
+    load: async () => (await import("./observe.ts")).command,
+  },
+  {
     name: "up",
     summary: "compile, start the stack contained, load the host rules, verify it live",
     load: async () => (await import("./up.ts")).command,

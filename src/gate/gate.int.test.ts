@@ -325,7 +325,7 @@ ${extra}`;
       await g.close();
     }
     const out = capture();
-    const code = await main(["policy", "suggest", "--state", join(dir, "state")], {
+    const code = await main(["policy", "suggest", "--state", join(dir, "state"), "--fold", "3"], {
       stdout: out.stream,
       stderr: out.stream,
     });
