@@ -6,7 +6,7 @@ import { renderJunit, renderTap } from "../lab/formats.ts";
 import { type Cell, renderMatrix } from "../lab/matrix.ts";
 import { verifyLab } from "../lab/verify.ts";
 import { readDeployment } from "../model/load.ts";
-import { loadPolicy } from "../policy/index.ts";
+import { loadPolicy, type Policy, zoneMode } from "../policy/index.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext as Context, EXIT, UsageError } from "./command.ts";
 import { composeProject } from "./compose-project.ts";
@@ -88,12 +88,26 @@ says, 1 any mismatch (or, --live, the host rules missing), 2 bad input or it can
     const title = values.before
       ? "before Corral: the deployment as shipped"
       : "after Corral: compiled networks + nftables";
-    write(ctx, format, result, result.cells, title, []);
+    write(ctx, format, result, result.cells, title, values.before ? [] : modeNotes(policy));
     return result.summary.mismatches === 0 ? EXIT.ok : EXIT.failed;
   },
 };
 
 type Format = "text" | "json" | "tap" | "junit";
+
+/** Which zones are enforced and which observed: an observed zone's extra open cells are by design. */
+export function modeNotes(policy: Policy): string[] {
+  const zones = Object.keys(policy.zones).sort();
+  if (zones.length === 0) return [];
+  const observed = zones.filter((z) => zoneMode(policy, z) === "observe");
+  const line = `zones: ${zones.map((z) => `${z} ${zoneMode(policy, z)}`).join(", ")}`;
+  return observed.length === 0
+    ? [line]
+    : [
+        line,
+        "observe: connections the policy would deny from or to an observed zone are logged and let through (rule 'observe'); 'corral observe' records them, 'corral policy suggest' proposes them",
+      ];
+}
 
 function write(ctx: Context, format: Format, result: unknown, cells: Cell[], title: string, notes: string[]): void {
   if (format === "json") ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -156,6 +170,7 @@ async function live(
             "host rules: table inet corral is NOT loaded where the engine runs: start 'corral enforce' (docs/enforce.md)",
           ]
         : ["host rules: table inet corral loaded"];
+    notes.push(...modeNotes(policy));
     const title = `live: compose project ${project}, ${result.replicas} running containers`;
     write(ctx, format, result, result.cells, title, notes);
     return result.summary.mismatches === 0 && result.hostRules === "loaded" ? EXIT.ok : EXIT.failed;

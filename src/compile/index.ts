@@ -6,6 +6,7 @@ export { compileKubernetes } from "./kubernetes.ts";
 export { applyRuleset, corralTableDigest, listCorralTable, NftError } from "./nft-apply.ts";
 export type { NftOptions } from "./nftables.ts";
 export { compileNftables, LOG_PREFIX, renderNftables } from "./nftables.ts";
+export { OBSERVE_RULE, observedServices, observeOpens } from "./observe.ts";
 export { type Attachment, buildPlan, DEFAULT_POOL, EGRESS, GATE, type GatePlan, type Plan } from "./plan.ts";
 export { type CompileOptions, compileTarget, TARGETS, type Target } from "./targets.ts";
 export { compileTraefik } from "./traefik.ts";

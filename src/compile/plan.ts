@@ -7,17 +7,10 @@
 
 import { GATE_SERVICE } from "../model/corral-marks.ts";
 import type { Deployment } from "../model/types.ts";
-import {
-  expandName,
-  HOST_TARGET,
-  type Policy,
-  type PortRange,
-  parsePortSpec,
-  zoneMode,
-  zoneOf,
-} from "../policy/index.ts";
+import { expandName, HOST_TARGET, type Policy, type PortRange, parsePortSpec, zoneOf } from "../policy/index.ts";
 import { UserError } from "../policy/user-error.ts";
 import { type Cidr, cidrSize, fnv1a, formatCidr, numToIp, overlaps, parseCidr } from "./addr.ts";
+import { observedServices } from "./observe.ts";
 
 /** Where zone subnets are allocated when a zone gives none. */
 export const DEFAULT_POOL = "10.231.0.0/16";
@@ -244,7 +237,7 @@ export function buildPlan(policy: Policy, deployment: Deployment, options: PlanO
 
   // Observed services join every other network, so that the connections the policy would deny
   // can happen and be logged (nftables' `observed` set) instead of being impossible to route.
-  const observed = services.filter((s) => zoneMode(policy, zones.get(s.name)) === "observe").map((s) => s.name);
+  const observed = [...observedServices(policy, deployment)].sort();
   for (const svc of observed) for (const key of members.keys()) join(key, svc);
   // Those joins give an observed service an address on networks where it also meets the other
   // end of a declared flow (or a zone mate): the same allowance holds there, or a declared

@@ -20,8 +20,8 @@ egress:
   - { from: agent, allow: [api.example.com:443] }
 `;
 
-function setup() {
-  const { policy } = parsePolicy(POLICY, "corral.yaml");
+function setup(text = POLICY) {
+  const { policy } = parsePolicy(text, "corral.yaml");
   const web = svc("db", [5432]);
   web.ports = [
     {
@@ -130,4 +130,19 @@ test("TAP and JUnit: one test per cell, a failure per mismatch", () => {
   const junit = renderJunit(some, "live <stack>");
   assert.match(junit, /<testsuite name="live &lt;stack&gt;" tests="3" failures="1">/);
   assert.equal(junit.match(/<failure /g)?.length, 1);
+});
+
+test("observe mode: what no rule allows from or to an observed zone is expected open, by rule 'observe'; never the way out", () => {
+  const { cells } = setup(POLICY.replace("isolate: per-service }", "isolate: per-service, mode: observe }"));
+  assert.equal(find(cells, "agent#1", "db", 7000)?.rule, "observe", "from an observed member");
+  assert.equal(find(cells, "db", "agent", 5432)?.rule, "observe", "to an observed member");
+  assert.equal(find(cells, "agent#1", "agent", 5432)?.rule, "observe", "between an observed service's replicas");
+  assert.equal(find(cells, "agent#1", "db", 5432)?.rule, "flows[0]", "a declared flow keeps its rule");
+  assert.equal(find(cells, "agent#1", "(host)", 5432)?.rule, "observe", "from an observed member to the host");
+  assert.equal(find(cells, "db", "(host)", 5432)?.expected, false, "an enforced service to the host stays closed");
+  assert.equal(
+    cells.find((c) => c.from === "agent#1" && c.kind === "egress" && c.to.endsWith("direct"))?.expected,
+    false,
+    "observing never opens a direct way out",
+  );
 });

@@ -3,7 +3,7 @@
 // plus egress through the gate and published ports from outside and from loopback. Pure: the
 // shell passes the containers the engine reported.
 
-import { allowedFlows, GATE, type Plan } from "../compile/index.ts";
+import { allowedFlows, GATE, OBSERVE_RULE, observedServices, observeOpens, type Plan } from "../compile/index.ts";
 import { type Cell, HOST, OUTSIDE, probePorts, ruleFor } from "../lab/index.ts";
 import type { Deployment } from "../model/types.ts";
 import { expandName, type Policy, parseDestination, parsePortSpec, zoneOf } from "../policy/index.ts";
@@ -84,6 +84,9 @@ function selfRule(policy: Policy, d: Deployment, service: string, port: number, 
 export function liveCells(input: LiveInputs): { cells: LiveCell[]; probes: LiveProbe[] } {
   const { policy, deployment: d, plan, replicas } = input;
   const rules = allowedFlows(policy, d, plan.gate);
+  const observed = observedServices(policy, d);
+  const orObserved = (rule: string | undefined, from: string, to: string, where: "stack" | "host") =>
+    rule ?? (observeOpens(observed, from, to, where) ? OBSERVE_RULE : undefined);
   const ports = probePorts(rules, d, plan.gate);
   const cells: LiveCell[] = [];
   const probes: LiveProbe[] = [];
@@ -103,10 +106,14 @@ export function liveCells(input: LiveInputs): { cells: LiveCell[]; probes: LiveP
       if (targets.length === 0) continue;
       for (const port of ports)
         for (const protocol of ["tcp", "udp"] as const) {
-          const rule =
+          const rule = orObserved(
             to === src.service
               ? selfRule(policy, d, to, port, protocol)
-              : ruleFor(rules, src.service, to, port, protocol)?.rule;
+              : ruleFor(rules, src.service, to, port, protocol)?.rule,
+            src.service,
+            to,
+            "stack",
+          );
           cell(
             { kind: "flow", from: src.name, to, port, protocol, expected: Boolean(rule), ...(rule ? { rule } : {}) },
             targets.map((t) => ({ at, host: t.address, port, protocol, reach: protocol === "tcp" })),
@@ -116,7 +123,7 @@ export function liveCells(input: LiveInputs): { cells: LiveCell[]; probes: LiveP
     // The Docker host, at the gateway of every network the replica is on.
     const gateways = [...new Set(src.addresses.map((a) => a.gateway).filter(Boolean))];
     for (const port of ports) {
-      const rule = ruleFor(rules, src.service, HOST, port, "tcp")?.rule;
+      const rule = orObserved(ruleFor(rules, src.service, HOST, port, "tcp")?.rule, src.service, HOST, "host");
       cell(
         {
           kind: "host",

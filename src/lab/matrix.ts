@@ -2,9 +2,9 @@
 // mentions, what the policy expects, and (after probing) what the lab observed. Pure.
 
 import type { GatePlan } from "../compile/index.ts";
-import { type Allow, allowedFlows } from "../compile/index.ts";
+import { type Allow, allowedFlows, OBSERVE_RULE, observedServices, observeOpens } from "../compile/index.ts";
 import type { Deployment } from "../model/types.ts";
-import { type Policy, parsePortSpec, zoneMode, zoneOf } from "../policy/index.ts";
+import { type Policy, parsePortSpec } from "../policy/index.ts";
 import type { ProbeSpec } from "./lab.ts";
 import { HOST, isLoopback, type LabTopology, OUTSIDE, OUTSIDE_LINK } from "./topology.ts";
 
@@ -20,9 +20,6 @@ export interface Cell {
   /** Probed through the host instead of at the service's addresses (a published port). */
   via?: { host: string; port: number };
 }
-
-/** The rule a cell is open by when only observe mode opens it (logged, then let through). */
-export const OBSERVE_RULE = "observe";
 
 /** Outside is probed on HTTPS and DNS: what an agent would use to leave. */
 const OUTSIDE_PORTS = [
@@ -54,13 +51,9 @@ export function buildCells(policy: Policy, d: Deployment, topology: LabTopology,
     { port, protocol: "udp" as const },
   ]);
   const names = topology.nodes.map((n) => n.name);
-  const observed = new Set(
-    d.services.filter((s) => zoneMode(policy, zoneOf(policy, s.name, s.labels)) === "observe").map((s) => s.name),
-  );
-  // Observe mode lets through what the policy would deny from or to a member, between the
-  // stack's own networks (and from a member to the host); never out to the world past the gate.
+  const observed = observedServices(policy, d);
   const observes = (from: string, to: string) =>
-    to !== OUTSIDE && (observed.has(from) || (observed.has(to) && from !== OUTSIDE && to !== HOST));
+    from !== OUTSIDE && observeOpens(observed, from, to, to === OUTSIDE ? "outside" : to === HOST ? "host" : "stack");
   const cells: Cell[] = [];
   const expect = (from: string, to: string, port: number, protocol: "tcp" | "udp") => {
     const r = ruleFor(rules, from, to, port, protocol);
