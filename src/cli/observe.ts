@@ -27,6 +27,7 @@ log (NFLOG group N, default 1, through ulogd2; Debian: apt-get install ulogd2 ul
 names both ends by the project's running containers, and keeps a record in
 DIR/${OBSERVED_FLOWS_FILE} (default: the policy's gate.state_dir, else .corral/ beside the
 policy): per (from, to, protocol, port) a count, first and last seen, and an example connection.
+ulogd2's own file (DIR/nflog.json) is rotated at 64 MiB once read to its end.
 Connections enforced zones refused are kept too, as drops. Run it beside 'corral enforce' (the
 same --log-group); 'corral policy suggest' turns the record into a change of corral.yaml.
 
@@ -84,6 +85,8 @@ counts nothing twice and loses nothing.
     const observer = new Observer({
       jsonFile: values["ulogd-json"] ? resolve(ctx.cwd, values["ulogd-json"]) : (ulogd?.jsonFile ?? ""),
       recordFile: join(state, OBSERVED_FLOWS_FILE),
+      // ulogd2 writes some 870 bytes a connection: our own file is kept under 64 MiB.
+      ...(ulogd ? { rotate: { maxBytes: 64 << 20, reopen: () => ulogd.child.kill("SIGHUP") } } : {}),
       owner: async () => addressOwner(members(await client.containers(project)).attachments, gateways),
     });
     if (observer.setAside) ctx.warn(`corral observe: warning: a damaged record was set aside: ${observer.setAside}`);
