@@ -1,7 +1,7 @@
 // `corral observe`: the record of what zones in observe mode really do (and what enforced zones
 // refuse), read from the kernel's log on the Docker host and named by the running containers.
 import { mkdirSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { DockerClient, socketPath } from "../engine/docker-api.ts";
 import { liveRuleset } from "../engine/live-ruleset.ts";
 import { startUlogd, type UlogdProcess } from "../engine/nflog.ts";
@@ -11,8 +11,7 @@ import { loadPolicy } from "../policy/index.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
 import { composeProject } from "./compose-project.ts";
-
-export const OBSERVED_FLOWS_FILE = "observed-flows.json";
+import { OBSERVED_FLOWS_FILE, stateDirOf } from "./suggestion.ts";
 
 export const command: Command = {
   name: "observe",
@@ -66,9 +65,7 @@ counts nothing twice and loses nothing.
       message: "corral observe reads a Docker host's log",
       hint: "on Kubernetes, Cilium's policy audit mode with Hubble does this",
     });
-    const base = resolve(policyFile, "..");
-    const configured = values.state ?? loaded.policy.gate.state_dir ?? ".corral";
-    const state = isAbsolute(configured) ? configured : join(values.state ? ctx.cwd : base, configured);
+    const state = stateDirOf(loaded.policy, policyFile, values.state, ctx.cwd);
     mkdirSync(state, { recursive: true, mode: 0o700 });
     let socket: string;
     try {

@@ -1,55 +1,13 @@
 // `corral policy suggest`: what observe mode and learn mode saw, as a reviewed change of
 // corral.yaml (a diff, or --apply), every addition with its evidence.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { createTwoFilesPatch } from "diff";
-import { loadRecord } from "../engine/observer.ts";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { readLearned } from "../gate/learn.ts";
-import { floorVerdict, parseFloor, parseIpLiteral } from "../gate/ssrf.ts";
-import { suggestEntries, suggestYaml } from "../gate/suggest.ts";
-import { type LoadedPolicy, loadPolicy, parsePolicy } from "../policy/load.ts";
-import { type LearnedDestination, proposeChange } from "../policy/policy-change.ts";
-import type { Policy } from "../policy/schema.ts";
-import { parsePortSpec } from "../policy/units.ts";
-import { HOST_TARGET, zoneOf } from "../policy/zones.ts";
+import { suggestYaml } from "../gate/suggest.ts";
+import { loadPolicy } from "../policy/load.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, EXIT, UsageError } from "./command.ts";
-import { OBSERVED_FLOWS_FILE } from "./observe.ts";
-
-function flowAllowed(policy: Policy) {
-  return (from: string, to: string, port: number, protocol: "tcp" | "udp"): boolean => {
-    const fromZone = zoneOf(policy, from, {});
-    const toZone = to === HOST_TARGET ? undefined : zoneOf(policy, to, {});
-    if (fromZone && fromZone === toZone && (policy.zones[fromZone]?.isolate ?? "shared") === "shared") return true;
-    return policy.flows.some(
-      (f) =>
-        f.from.some((n) => n === from || n === fromZone) &&
-        f.to.some((n) => n === to || (toZone !== undefined && n === toZone)) &&
-        f.ports.some((spec) => {
-          const p = parsePortSpec(spec);
-          return p.protocol === protocol && p.from <= port && port <= p.to;
-        }),
-    );
-  };
-}
-
-function floorForbids(policy: Policy) {
-  const floor = parseFloor(policy.floor.allow_ranges);
-  return (destination: string): string | undefined => {
-    const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(destination);
-    const host = m?.[1] ?? m?.[2] ?? destination;
-    const addr = parseIpLiteral(host);
-    if (addr === "invalid") return "not a valid address";
-    if (!addr) return undefined;
-    return floorVerdict(floor, addr, m?.[3] ? Number(m[3]) : undefined);
-  };
-}
-
-function stateDirOf(loaded: LoadedPolicy | undefined, policyFile: string, given: string | undefined, cwd: string) {
-  if (given) return resolve(cwd, given);
-  const configured = loaded?.policy.gate.state_dir ?? ".corral";
-  return isAbsolute(configured) ? configured : join(dirname(policyFile), configured);
-}
+import { computeSuggestion, OBSERVED_FLOWS_FILE, stateDirOf, suggestionDiff } from "./suggestion.ts";
 
 export const command: Command = {
   name: "policy",
@@ -95,7 +53,7 @@ Exit 0 with a change (or --apply done), 1 when there is nothing to propose.`,
       throw new UsageError("--fold must be an integer ≥ 2", "e.g. --fold 3");
     const policyFile = resolve(ctx.cwd, values.policy);
     const loaded = existsSync(policyFile) ? await loadPolicy(policyFile) : undefined;
-    const stateDir = stateDirOf(loaded, policyFile, values.state, ctx.cwd);
+    const stateDir = stateDirOf(loaded?.policy, policyFile, values.state, ctx.cwd);
     const learned = readLearned(stateDir);
 
     if (!loaded) {
@@ -105,28 +63,8 @@ Exit 0 with a change (or --apply done), 1 when there is nothing to propose.`,
       return Object.keys(learned).length === 0 ? EXIT.failed : EXIT.ok;
     }
 
-    const { record, setAside } = loadRecord(join(stateDir, OBSERVED_FLOWS_FILE));
+    const { change, record, setAside, text } = computeSuggestion(loaded.policy, policyFile, stateDir, fold);
     if (setAside) ctx.warn(`corral policy suggest: warning: a damaged record was set aside: ${setAside}`);
-    const egress: LearnedDestination[] = Object.entries(learned).flatMap(([identity, dests]) =>
-      suggestEntries(dests, fold).map((e) => ({
-        identity,
-        destination: e.destination,
-        count: e.count,
-        members: e.members,
-      })),
-    );
-    const policy = loaded.policy;
-    const text = readFileSync(policyFile, "utf8");
-    const change = proposeChange(text, {
-      flows: record.flows.filter((f) => f.kind === "observe"),
-      egress,
-      flowAllowed: flowAllowed(policy),
-      egressAllowed: (identity, destination) =>
-        policy.egress.some((r) => r.from.includes(identity) && r.allow.includes(destination)),
-      floorForbids: floorForbids(policy),
-    });
-    // Never propose (or write) a policy that does not load.
-    parsePolicy(change.text, policyFile);
 
     const nothing = change.flows.length === 0 && change.egress.length === 0;
     if (values.format === "json") {
@@ -144,7 +82,7 @@ Exit 0 with a change (or --apply done), 1 when there is nothing to propose.`,
           : `${policyFile}: added ${change.flows.length} flow${change.flows.length === 1 ? "" : "s"} and ${change.egress.length} egress destination${change.egress.length === 1 ? "" : "s"}\n`,
       );
     } else if (!nothing) {
-      ctx.stdout.write(createTwoFilesPatch(values.policy, values.policy, text, change.text, "", "", { context: 3 }));
+      ctx.stdout.write(suggestionDiff(values.policy, text, change.text));
     } else ctx.stdout.write("nothing to add: every observed connection and learned destination is allowed already\n");
     for (const l of change.left) ctx.stderr.write(`corral policy suggest: left out ${l.what}: ${l.why}\n`);
     if (record.overflow > 0)

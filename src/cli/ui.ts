@@ -18,7 +18,7 @@ import { readDeployment } from "../model/load.ts";
 import { computeReachability, serviceId } from "../model/reachability.ts";
 import { durationMs, formatHostPort, httpUrlOf, loadPolicy, type Policy } from "../policy/index.ts";
 import { isGlob } from "../policy/zones.ts";
-import type { AuditState, GraphInput, SandboxRun } from "../ui/index.ts";
+import type { AuditState, GraphInput, ObservedView, SandboxRun } from "../ui/index.ts";
 import {
   createUiServer,
   defaultStateDir,
@@ -31,6 +31,7 @@ import {
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext, EXIT, UsageError } from "./command.ts";
 import { hostPortFlag } from "./host-port-flag.ts";
+import { computeSuggestion, stateDirOf, suggestionDiff } from "./suggestion.ts";
 
 const HELP = `usage: corral ui [options]              serve the dashboard
        corral ui passwd [--state-dir DIR]  set the admin password (read from stdin)
@@ -327,6 +328,7 @@ export const command: Command = {
     );
     if (audit.note) ctx.stderr.write(`corral ui: ${audit.note}\n`);
     const graph = graphSource(policyFile, files, ctx.env);
+    const observed = policy && policyFile ? observedSource(policy, policyFile) : undefined;
 
     const ui = await createUiServer({
       stateDir,
@@ -336,6 +338,7 @@ export const command: Command = {
       ...(audit.sink ? { audit: audit.sink } : {}),
       ...(audit.state ? { auditState: audit.state } : {}),
       ...(audit.runs ? { sandboxRuns: audit.runs } : {}),
+      ...(observed ? { observed } : {}),
       lockout: { lockMs },
       hostnames: values.hostname,
       log: (m) => ctx.stderr.write(`corral ui: ${m}\n`),
@@ -357,3 +360,18 @@ export const command: Command = {
     return EXIT.ok;
   },
 };
+
+/** The dashboard's view of what was observed: the record, learned egress and the same suggestion corral policy suggest prints. */
+function observedSource(policy: Policy, policyFile: string): () => Promise<ObservedView> {
+  const stateDir = stateDirOf(policy, policyFile, undefined, dirname(policyFile));
+  return async () => {
+    const { policy: current } = await loadPolicy(policyFile);
+    const s = computeSuggestion(current, policyFile, stateDir, Number.POSITIVE_INFINITY);
+    return {
+      flows: s.record.flows.map(({ example: _example, ...f }) => f),
+      egress: s.learned.map(({ identity, destination, count }) => ({ identity, destination, count })),
+      diff: suggestionDiff("corral.yaml", s.text, s.change.text),
+      left: s.change.left,
+    };
+  };
+}

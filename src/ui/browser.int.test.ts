@@ -153,6 +153,23 @@ before(async () => {
     graph: graphInput,
     gate: new GateClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}`, stateDir: gateState }),
     audit,
+    observed: async () => ({
+      flows: [
+        {
+          from: "worker",
+          to: "<img src=x onerror=window.__xss=2>",
+          protocol: "tcp",
+          port: 5432,
+          kind: "observe",
+          count: 3,
+          first: "2026-12-04T01:00:00.000Z",
+          last: "2026-12-04T02:00:00.000Z",
+        },
+      ],
+      egress: [{ identity: "api", destination: "api.anthropic.com:443", count: 7 }],
+      diff: "+  - { from: worker, to: db, ports: [5432/tcp] }\n",
+      left: [],
+    }),
     lockout: { lockMs: 60_000 },
     log: () => {},
   });
@@ -229,6 +246,22 @@ test("log in and see the SuperAGI zone graph", { skip }, async () => {
   );
   assert.equal(stroke, "rgb(198, 40, 40)");
   await page.locator("#graph").screenshot({ path: join(ARTIFACTS, "ui-graph.png") });
+});
+
+test("the observed panel lists what the policy would deny and shows the suggested change, as text", {
+  skip,
+}, async () => {
+  const { page } = w;
+  const row = page.locator("#observed-rows tr", { hasText: "worker" }).first();
+  await row.waitFor({ timeout: 5000 });
+  assert.match((await row.textContent()) ?? "", /5432\/tcp.*3.*let through \(observe\)/);
+  assert.equal(await row.locator("td.destination").textContent(), "<img src=x onerror=window.__xss=2>");
+  assert.equal(await page.evaluate("window.__xss"), undefined);
+  assert.ok(await page.locator("#observed-rows tr", { hasText: "api.anthropic.com:443" }).count());
+  assert.match(
+    (await page.locator("#observed-diff").textContent()) ?? "",
+    /from: worker, to: db, ports: \[5432\/tcp\]/,
+  );
 });
 
 test("a gate decision appears in the feed within a second; names are shown as text, never markup", {

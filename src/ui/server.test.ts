@@ -119,6 +119,7 @@ describe("login and sessions", () => {
         "/api/audit",
         "/api/sandbox-runs",
         "/api/alerts",
+        "/api/observed",
       ]) {
         assert.equal((await h.ui.app.inject({ url })).statusCode, 401, url);
       }
@@ -499,6 +500,41 @@ describe("event stream, alerts, audit state and sandbox runs", () => {
       assert.equal(await readUntil("never arrives"), false, "the stream ended with the session");
     } finally {
       await h.close();
+    }
+  });
+
+  test("what was observed and the suggested change come from the injected function; without one it says so", async () => {
+    const view = {
+      flows: [
+        {
+          from: "worker",
+          to: "db",
+          protocol: "tcp",
+          port: 5432,
+          kind: "observe" as const,
+          count: 3,
+          first: "2026-12-04T01:00:00.000Z",
+          last: "2026-12-04T02:00:00.000Z",
+        },
+      ],
+      egress: [{ identity: "api", destination: "api.anthropic.com:443", count: 7 }],
+      diff: "+  - { from: worker, to: db, ports: [5432/tcp] }\n",
+      left: [],
+    };
+    const h = await harness({ observed: async () => view });
+    const bare = await harness();
+    try {
+      const s = await login(h.ui);
+      assert.deepEqual((await h.ui.app.inject({ url: "/api/observed", headers: { cookie: s.header } })).json(), {
+        view,
+      });
+      const b = await login(bare.ui);
+      const none = (await bare.ui.app.inject({ url: "/api/observed", headers: { cookie: b.header } })).json();
+      assert.equal(none.view, null);
+      assert.match(none.note, /no policy/);
+    } finally {
+      await h.close();
+      await bare.close();
     }
   });
 

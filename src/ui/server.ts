@@ -16,7 +16,7 @@ import { readPasswordRecord } from "./password-store.ts";
 import { type Session, type SessionOptions, SessionStore, sameToken } from "./sessions.ts";
 import { openEventStream } from "./sse.ts";
 import { loadAssets } from "./static.ts";
-import type { AuditStateFn, JsonObject, SandboxRunsFn, UiActor, UiAuditSink } from "./types.ts";
+import type { AuditStateFn, JsonObject, ObservedFn, SandboxRunsFn, UiActor, UiAuditSink } from "./types.ts";
 
 export interface UiServerOptions {
   /** Holds admin.json (the password hash). */
@@ -29,6 +29,8 @@ export interface UiServerOptions {
   audit?: UiAuditSink;
   auditState?: AuditStateFn;
   sandboxRuns?: SandboxRunsFn;
+  /** what observe and learn mode saw, and the suggested change (corral policy suggest's) */
+  observed?: ObservedFn;
   lockout?: Partial<LockoutOptions>;
   sessions?: Partial<SessionOptions>;
   /**
@@ -324,6 +326,11 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
       return reply.send({ runs: await opts.sandboxRuns(limit) });
     },
   );
+
+  app.get("/api/observed", { preHandler: requireSession }, async (_req, reply) => {
+    if (!opts.observed) return reply.send({ view: null, note: "no policy given to 'corral ui'" });
+    return reply.send({ view: await opts.observed() });
+  });
 
   app.get("/api/audit", { preHandler: requireSession }, async (_req, reply) => {
     if (!opts.auditState) return reply.send({ state: null, note: "no audit log given to 'corral ui'" });

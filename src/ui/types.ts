@@ -40,3 +40,23 @@ export interface SandboxRun {
 }
 
 export type SandboxRunsFn = (limit: number) => Promise<SandboxRun[]>;
+
+/** What observe mode and learn mode saw beyond the policy, and the change that would allow it. */
+export interface ObservedView {
+  flows: Array<{
+    from: string;
+    to: string;
+    protocol: string;
+    port: number;
+    kind: "observe" | "drop";
+    count: number;
+    first: string;
+    last: string;
+  }>;
+  egress: Array<{ identity: string; destination: string; count: number }>;
+  /** the proposed change of corral.yaml as a unified diff; empty when nothing is left to add */
+  diff: string;
+  left: Array<{ what: string; why: string }>;
+}
+
+export type ObservedFn = () => Promise<ObservedView>;

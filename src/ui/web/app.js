@@ -1,7 +1,7 @@
 import { getJson, loadSession, postJson } from "./api.js";
 import { onDecision, startFeed, stopFeed } from "./feed.js";
 import { renderGraph } from "./graph.js";
-import { refreshApprovals, refreshAudit, refreshRuns, refreshStatus } from "./panels.js";
+import { refreshApprovals, refreshAudit, refreshObserved, refreshRuns, refreshStatus } from "./panels.js";
 
 const session = await loadSession();
 if (!session.authenticated) location.replace("/login");
@@ -39,5 +39,6 @@ loadGraph().catch((err) => {
 });
 every(5_000, refreshApprovals);
 every(30_000, refreshRuns);
+every(30_000, refreshObserved);
 every(30_000, refreshAudit);
 every(5_000, refreshStatus);

@@ -1,4 +1,4 @@
-// Approvals, sandbox runs, audit state and the gate's connection status.
+// Approvals, observed flows, sandbox runs, audit state and the gate's connection status.
 import { getJson, postJson } from "./api.js";
 import { clear, el } from "./dom.js";
 
@@ -122,4 +122,52 @@ export async function refreshStatus() {
       ? `gate: connected (${gate.url})`
       : `gate: disconnected${gate.lastError ? ` — ${gate.lastError}` : ""}`;
   node.className = `status ${gate?.connected ? "ok" : "bad"}`;
+}
+
+export async function refreshObserved() {
+  const body = document.getElementById("observed-rows");
+  const note = document.getElementById("observed-note");
+  const diff = document.getElementById("observed-diff");
+  const { view, note: why } = await getJson("/api/observed");
+  clear(body);
+  if (!view) {
+    note.textContent = why;
+    diff.textContent = "";
+    return;
+  }
+  const rows = [
+    ...view.flows.map((f) => ({
+      ...f,
+      port: `${f.port}/${f.protocol}`,
+      as: f.kind === "observe" ? "let through (observe)" : "refused",
+    })),
+    ...view.egress.map((e) => ({
+      from: e.identity,
+      to: e.destination,
+      port: "",
+      count: e.count,
+      first: "",
+      last: "",
+      as: "egress (learn)",
+    })),
+  ];
+  note.textContent =
+    rows.length === 0
+      ? "nothing observed beyond the policy yet (zones in mode: observe, corral observe running; identities in mode: learn)"
+      : `${rows.length} observed; ${view.left.length} left out of the suggestion${view.left.length ? `: ${view.left.map((l) => `${l.what} (${l.why})`).join("; ")}` : ""}`;
+  for (const r of rows)
+    body.append(
+      el(
+        "tr",
+        { class: `observed-${r.as.startsWith("refused") ? "drop" : "seen"}` },
+        el("td", { class: "identity" }, r.from),
+        el("td", { class: "destination" }, r.to),
+        el("td", {}, r.port),
+        el("td", {}, String(r.count)),
+        el("td", {}, time(r.first)),
+        el("td", {}, time(r.last)),
+        el("td", {}, r.as),
+      ),
+    );
+  diff.textContent = view.diff || "nothing to add: the policy allows everything observed";
 }
