@@ -16,7 +16,7 @@ import {
 import { findAdminToken } from "../gate/admin-token.ts";
 import { readDeployment } from "../model/load.ts";
 import { computeReachability, serviceId } from "../model/reachability.ts";
-import { durationMs, formatHostPort, httpUrlOf, loadPolicy, type Policy } from "../policy/index.ts";
+import { durationMs, formatHostPort, httpUrlOf, loadPolicy, type Policy, zoneMode } from "../policy/index.ts";
 import { isGlob } from "../policy/zones.ts";
 import type { AuditState, GraphInput, ObservedView, SandboxRun } from "../ui/index.ts";
 import {
@@ -368,6 +368,9 @@ function observedSource(policy: Policy, policyFile: string): () => Promise<Obser
     const { policy: current } = await loadPolicy(policyFile);
     const s = computeSuggestion(current, policyFile, stateDir, Number.POSITIVE_INFINITY);
     return {
+      zones: Object.keys(current.zones)
+        .sort()
+        .map((zone) => ({ zone, mode: zoneMode(current, zone) })),
       flows: s.record.flows.map(({ example: _example, ...f }) => f),
       egress: s.learned.map(({ identity, destination, count }) => ({ identity, destination, count })),
       diff: suggestionDiff("corral.yaml", s.text, s.change.text),

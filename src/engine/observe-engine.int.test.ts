@@ -8,21 +8,22 @@ import { privilegedSkip } from "../testing/privileged.ts";
 const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar", "nft", "ip", "nsenter", "ulogd"] });
 
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { readDeployment } from "../model/load.ts";
 import { loadPolicy } from "../policy/index.ts";
 import { runCli } from "../testing/cli.ts";
-import { type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
-import { PROJECT_ROOT } from "../testing/shared.ts";
-import { standinDockerfile, standinOverride } from "../testing/standin.ts";
+import { type Engine, startEngine } from "../testing/engine.ts";
+import { buildStandinImage, standinOverride } from "../testing/standin.ts";
 import { startUlogd, type UlogdProcess } from "./nflog.ts";
 import type { FlowRecord } from "./observed-flows.ts";
 import type { LiveResult } from "./verify-live.ts";
 
 const STANDIN = "corral-test/standin:1";
+/** The policy and the stack as every step names them: the shipped file and the stand-ins. */
+const STACK_ARGS = ["--policy", "corral.yaml", "-f", "docker-compose.yml", "-f", "standin.yml"];
 
 const COMPOSE = `name: observed
 services:
@@ -49,12 +50,7 @@ const dir = mkdtempSync(join(tmpdir(), "corral-observe-engine-"));
 before(async () => {
   if (skip) return;
   engine = await startEngine();
-  await importNodeImage(engine, "corral-test/node:24");
-  const context = join(dir, "standin-image");
-  mkdirSync(context);
-  copyFileSync(join(PROJECT_ROOT, "src/testing/standin.mjs"), join(context, "standin.mjs"));
-  writeFileSync(join(context, "Dockerfile"), standinDockerfile("corral-test/node:24"));
-  await engine.docker(["build", "-q", "-t", STANDIN, context]);
+  await buildStandinImage(engine, dir, STANDIN);
 });
 
 after(async () => {
@@ -104,18 +100,7 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
     for (const image of override.images) await e.docker(["tag", STANDIN, image]);
     await must(["compile", "--policy", "corral.yaml", "-f", "docker-compose.yml", "-o", "out", "--target", "compose"]);
     await compose(["up", "-d", "--wait"]);
-    await must([
-      "enforce",
-      "--policy",
-      "corral.yaml",
-      "-f",
-      "docker-compose.yml",
-      "-f",
-      "standin.yml",
-      "--once",
-      "--netns",
-      e.netns,
-    ]);
+    await must(["enforce", ...STACK_ARGS, "--once", "--netns", e.netns]);
   };
 
   writeFileSync(join(dir, "docker-compose.yml"), COMPOSE);
@@ -136,20 +121,7 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
     i++
   )
     await new Promise((r) => setTimeout(r, 100));
-  const observe = await must([
-    "observe",
-    "--policy",
-    "corral.yaml",
-    "-f",
-    "docker-compose.yml",
-    "-f",
-    "standin.yml",
-    "--state",
-    "state",
-    "--ulogd-json",
-    ulogd.jsonFile,
-    "--once",
-  ]);
+  const observe = await must(["observe", ...STACK_ARGS, "--state", "state", "--ulogd-json", ulogd.jsonFile, "--once"]);
   assert.match(observe.err, /observing api, worker/);
   const record = JSON.parse(readFileSync(join(dir, "state/observed-flows.json"), "utf8")) as FlowRecord;
   const seen = record.flows.filter((f) => f.kind === "observe").map((f) => `${f.from}>${f.to}:${f.port}/${f.protocol}`);
@@ -191,21 +163,7 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
   );
   await up();
 
-  const verify = await cli([
-    "verify",
-    "--live",
-    "--policy",
-    "corral.yaml",
-    "-f",
-    "docker-compose.yml",
-    "-f",
-    "standin.yml",
-    "--netns",
-    e.netns,
-    "--no-outside",
-    "--format",
-    "json",
-  ]);
+  const verify = await cli(["verify", "--live", ...STACK_ARGS, "--netns", e.netns, "--no-outside", "--format", "json"]);
   const result = JSON.parse(verify.out) as LiveResult;
   assert.deepEqual(
     result.cells.filter((c) => c.observed !== c.expected),

@@ -23,16 +23,7 @@
 // tests' subject. Stacks run one after another, each taken down with its volumes.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import {
-  chownSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -40,11 +31,11 @@ import { promisify } from "node:util";
 import { readDeployment } from "../model/load.ts";
 import { loadPolicy, type Policy, parsePolicy } from "../policy/index.ts";
 import { runCli } from "../testing/cli.ts";
-import { type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
+import { type Engine, startEngine } from "../testing/engine.ts";
 import { ragflowDotenv } from "../testing/fixture-env.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
 import { fixture, PROJECT_ROOT, sharedSkip } from "../testing/shared.ts";
-import { standinDockerfile, standinOverride } from "../testing/standin.ts";
+import { buildStandinImage, NODE_BASE, standinOverride } from "../testing/standin.ts";
 import type { LiveResult } from "./verify-live.ts";
 
 const run = promisify(execFile);
@@ -196,13 +187,8 @@ const STACKS: Stack[] = [
 before(async () => {
   if (skip) return;
   engine = await startEngine();
-  engine.env.CORRAL_GATE_BASE_IMAGE = "corral-test/node:24";
-  await importNodeImage(engine, "corral-test/node:24");
-  const context = join(root, "standin-image");
-  mkdirSync(context);
-  copyFileSync(join(PROJECT_ROOT, "src/testing/standin.mjs"), join(context, "standin.mjs"));
-  writeFileSync(join(context, "Dockerfile"), standinDockerfile("corral-test/node:24"));
-  await engine.docker(["build", "-q", "-t", STANDIN, context]);
+  engine.env.CORRAL_GATE_BASE_IMAGE = NODE_BASE;
+  await buildStandinImage(engine, root, STANDIN);
 });
 
 after(async () => {

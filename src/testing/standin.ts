@@ -3,8 +3,12 @@
 // reached. A second `-f standin.yml` beside the shipped file changes only what an image would
 // have provided; networks, volumes, environment, ports and names stay as shipped, so Corral
 // contains the stack as written.
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Deployment, Service } from "../model/types.ts";
 import { expandName, type Policy, parsePortSpec } from "../policy/index.ts";
+import { type Engine, importNodeImage } from "./engine.ts";
+import { PROJECT_ROOT } from "./shared.ts";
 
 /** Where the image built by the stack tests keeps the program. */
 export const STANDIN_PROGRAM = "/standin/standin.mjs";
@@ -115,3 +119,16 @@ export function standinOverride(d: Deployment, policy: Policy): StandinOverride 
 export function standinDockerfile(base: string): string {
   return `FROM ${base}\nCOPY standin.mjs ${STANDIN_PROGRAM}\nENTRYPOINT ["node", "${STANDIN_PROGRAM}"]\n`;
 }
+
+/** The node base image and the stand-in image built on it, in the engine under test. */
+export async function buildStandinImage(engine: Engine, workDir: string, tag: string): Promise<void> {
+  await importNodeImage(engine, NODE_BASE);
+  const context = join(workDir, "standin-image");
+  mkdirSync(context);
+  copyFileSync(join(PROJECT_ROOT, "src/testing/standin.mjs"), join(context, "standin.mjs"));
+  writeFileSync(join(context, "Dockerfile"), standinDockerfile(NODE_BASE));
+  await engine.docker(["build", "-q", "-t", tag, context]);
+}
+
+/** The base image with only Node in it (importNodeImage), which the stand-ins and the gate build on. */
+export const NODE_BASE = "corral-test/node:24";

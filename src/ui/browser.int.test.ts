@@ -154,6 +154,10 @@ before(async () => {
     gate: new GateClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}`, stateDir: gateState }),
     audit,
     observed: async () => ({
+      zones: [
+        { zone: "agents", mode: "observe" },
+        { zone: "data", mode: "enforce" },
+      ],
       flows: [
         {
           from: "worker",
@@ -258,6 +262,7 @@ test("the observed panel lists what the policy would deny and shows the suggeste
   assert.equal(await row.locator("td.destination").textContent(), "<img src=x onerror=window.__xss=2>");
   assert.equal(await page.evaluate("window.__xss"), undefined);
   assert.ok(await page.locator("#observed-rows tr", { hasText: "api.anthropic.com:443" }).count());
+  assert.match((await page.locator("#observed-note").textContent()) ?? "", /zones: agents observe, data enforce/);
   assert.match(
     (await page.locator("#observed-diff").textContent()) ?? "",
     /from: worker, to: db, ports: \[5432\/tcp\]/,

@@ -505,6 +505,7 @@ describe("event stream, alerts, audit state and sandbox runs", () => {
 
   test("what was observed and the suggested change come from the injected function; without one it says so", async () => {
     const view = {
+      zones: [{ zone: "agents", mode: "observe" as const }],
       flows: [
         {
           from: "worker",

@@ -43,6 +43,8 @@ export type SandboxRunsFn = (limit: number) => Promise<SandboxRun[]>;
 
 /** What observe mode and learn mode saw beyond the policy, and the change that would allow it. */
 export interface ObservedView {
+  /** each zone's mode: observed zones let through (and log) what the policy would deny */
+  zones: Array<{ zone: string; mode: "enforce" | "observe" }>;
   flows: Array<{
     from: string;
     to: string;

@@ -151,10 +151,12 @@ export async function refreshObserved() {
       as: "egress (learn)",
     })),
   ];
+  const modes = view.zones.map((z) => `${z.zone} ${z.mode}`).join(", ");
   note.textContent =
-    rows.length === 0
+    (modes ? `zones: ${modes}. ` : "") +
+    (rows.length === 0
       ? "nothing observed beyond the policy yet (zones in mode: observe, corral observe running; identities in mode: learn)"
-      : `${rows.length} observed; ${view.left.length} left out of the suggestion${view.left.length ? `: ${view.left.map((l) => `${l.what} (${l.why})`).join("; ")}` : ""}`;
+      : `${rows.length} observed; ${view.left.length} left out of the suggestion${view.left.length ? `: ${view.left.map((l) => `${l.what} (${l.why})`).join("; ")}` : ""}`);
   for (const r of rows)
     body.append(
       el(
