@@ -70,6 +70,12 @@ test("observed flows and learned egress become a reviewed change; --apply keeps 
       }),
     );
 
+    writeFileSync(
+      join(dir, "state", "learned-seen.json"),
+      JSON.stringify({
+        api: { "api.anthropic.com:443": [Date.parse("2026-12-04T01:10:00Z"), Date.parse("2026-12-04T01:50:00Z")] },
+      }),
+    );
     const diff = await runCli(["policy", "suggest"], { cwd: dir });
     assert.equal(diff.code, 0, diff.err);
     assert.match(diff.out, /^\+ {2}- \{ from: worker, to: db, ports: \[5432\/tcp\] \}$/m);
@@ -85,6 +91,11 @@ test("observed flows and learned egress become a reviewed change; --apply keeps 
     );
     assert.doesNotMatch(diff.out, /^\+.*from: web, to: (api|db)/m, "neither what is declared nor what was refused");
     assert.match(diff.out, /^\+ {6}- "api\.anthropic\.com:443"$/m);
+    assert.match(
+      diff.out,
+      /^\+ {6}# learned 7 requests, 2026-12-04T01:10:00\.000Z to 2026-12-04T01:50:00\.000Z$/m,
+      "egress evidence as flows have it: count, first and last seen",
+    );
     assert.doesNotMatch(diff.out, /^\+.*api\.openai\.com/m, "already allowed");
     assert.match(diff.out, /"a\.cdn\.test:443"/, "names as learned: no wildcard unless asked");
     assert.doesNotMatch(diff.out, /169\.254/);

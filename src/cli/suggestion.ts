@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import type { FlowRecord } from "../engine/observed-flows.ts";
 import { loadRecord } from "../engine/observer.ts";
-import { readLearned } from "../gate/learn.ts";
+import { readLearned, readLearnedSeen } from "../gate/learn.ts";
 import { floorVerdict, parseFloor, parseIpLiteral } from "../gate/ssrf.ts";
 import { suggestEntries } from "../gate/suggest.ts";
 import { parsePolicy } from "../policy/load.ts";
@@ -64,13 +64,16 @@ export interface Suggestion {
 /** `fold`: fold this many sibling names into a wildcard (Infinity: never). */
 export function computeSuggestion(policy: Policy, policyFile: string, stateDir: string, fold: number): Suggestion {
   const { record, setAside } = loadRecord(join(stateDir, OBSERVED_FLOWS_FILE));
+  const seen = readLearnedSeen(stateDir);
   const learned: LearnedDestination[] = Object.entries(readLearned(stateDir)).flatMap(([identity, dests]) =>
-    suggestEntries(dests, fold).map((e) => ({
-      identity,
-      destination: e.destination,
-      count: e.count,
-      members: e.members,
-    })),
+    suggestEntries(dests, fold).map((e) => {
+      const times = e.members.flatMap((m) => seen[identity]?.[m] ?? []);
+      const span =
+        times.length > 0
+          ? { first: new Date(Math.min(...times)).toISOString(), last: new Date(Math.max(...times)).toISOString() }
+          : {};
+      return { identity, destination: e.destination, count: e.count, members: e.members, ...span };
+    }),
   );
   const text = readFileSync(policyFile, "utf8");
   const change = proposeChange(text, {

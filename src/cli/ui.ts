@@ -372,7 +372,7 @@ function observedSource(policy: Policy, policyFile: string): () => Promise<Obser
         .sort()
         .map((zone) => ({ zone, mode: zoneMode(current, zone) })),
       flows: s.record.flows.map(({ example: _example, ...f }) => f),
-      egress: s.learned.map(({ identity, destination, count }) => ({ identity, destination, count })),
+      egress: s.learned.map(({ members: _members, ...e }) => e),
       diff: suggestionDiff("corral.yaml", s.text, s.change.text),
       left: s.change.left,
     };

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Approvals } from "./approvals.ts";
-import { LearnStore, readLearned } from "./learn.ts";
+import { LearnStore, readLearned, readLearnedSeen } from "./learn.ts";
 
 test("approvals: one pending id per destination, grants expire, state survives a restart", () => {
   const dir = mkdtempSync(join(tmpdir(), "corral-approvals-"));
@@ -28,18 +28,24 @@ test("approvals: one pending id per destination, grants expire, state survives a
   }
 });
 
-test("learn store: per-worker files summed by readLearned", () => {
+test("learn store: per-worker files summed by readLearned, first and last use by readLearnedSeen", () => {
   const dir = mkdtempSync(join(tmpdir(), "corral-learn-"));
   try {
-    const w1 = new LearnStore(dir, 1);
-    const w2 = new LearnStore(dir, 2);
+    let t = 1000;
+    const w1 = new LearnStore(dir, 1, () => t);
+    const w2 = new LearnStore(dir, 2, () => t);
     w1.record("api", "pypi.org", 443);
+    t = 2000;
     w1.record("api", "pypi.org", 443);
+    t = 500;
     w2.record("api", "pypi.org", 443);
+    t = 3000;
     w2.record("api", "::1", 8080);
     w1.flush();
     w2.flush();
     assert.deepEqual(readLearned(dir), { api: { "pypi.org:443": 3, "[::1]:8080": 1 } });
+    assert.deepEqual(readLearnedSeen(dir), { api: { "pypi.org:443": [500, 2000], "[::1]:8080": [3000, 3000] } });
+    assert.deepEqual(new LearnStore(dir, 1).snapshot(), { api: { "pypi.org:443": 2 } }, "read back on restart");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

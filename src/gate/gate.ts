@@ -112,7 +112,7 @@ export class Gate {
     });
     const stateDir = opts.stateDir ?? opts.loaded.policy.gate.state_dir;
     this.approvals = new Approvals(stateDir);
-    this.learn = new LearnStore(stateDir, opts.worker);
+    this.learn = new LearnStore(stateDir, opts.worker, opts.now ?? Date.now);
     this.ephemeral = new EphemeralIdentities(opts.now ?? Date.now);
     let admin: { token: string; source: string };
     try {

@@ -1,21 +1,26 @@
 // Learn mode: destinations an identity actually used, counted, kept in state_dir/learned.json
-// for `corral policy suggest`. Pure suggestion code lives in suggest.ts.
+// for `corral policy suggest`, with when each was first and last used beside it
+// (learned-seen.json: the same evidence observe mode keeps for flows). Pure suggestion code
+// lives in suggest.ts.
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** identity → "host:port" → count */
 export type Learned = Record<string, Record<string, number>>;
 
+/** identity → "host:port" → [first, last] used, milliseconds since the epoch */
+export type LearnedSeen = Record<string, Record<string, [number, number]>>;
+
 /** One file per gate worker (learned.json, learned.2.json, …) so workers never overwrite each other. */
-export function learnedPath(stateDir: string, worker?: number): string {
-  return join(stateDir, worker === undefined || worker === 1 ? "learned.json" : `learned.${worker}.json`);
+export function learnedPath(stateDir: string, worker?: number, kind: "learned" | "learned-seen" = "learned"): string {
+  return join(stateDir, worker === undefined || worker === 1 ? `${kind}.json` : `${kind}.${worker}.json`);
 }
 
-function readOne(file: string): Learned {
+function readOne<T extends Learned | LearnedSeen = Learned>(file: string): T {
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as Learned;
+    return JSON.parse(readFileSync(file, "utf8")) as T;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {} as T;
     throw err;
   }
 }
@@ -39,17 +44,44 @@ export function readLearned(stateDir: string): Learned {
   return out;
 }
 
+/** When each destination was first and last used, over all workers' files. */
+export function readLearnedSeen(stateDir: string): LearnedSeen {
+  let names: string[];
+  try {
+    names = readdirSync(stateDir).filter((n) => /^learned-seen(\.\d+)?\.json$/.test(n));
+  } catch {
+    return {};
+  }
+  const out: LearnedSeen = {};
+  for (const n of names)
+    for (const [identity, dests] of Object.entries(readOne<LearnedSeen>(join(stateDir, n)))) {
+      const per = out[identity] ?? {};
+      for (const [d, [first, last]] of Object.entries(dests)) {
+        const held = per[d];
+        per[d] = held ? [Math.min(held[0], first), Math.max(held[1], last)] : [first, last];
+      }
+      out[identity] = per;
+    }
+  return out;
+}
+
 export class LearnStore {
   private readonly dir: string | undefined;
   private readonly file: string | undefined;
+  private readonly seenFile: string | undefined;
   private readonly data: Learned;
+  private readonly seen: LearnedSeen;
+  private readonly now: () => number;
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(stateDir: string | undefined, worker?: number) {
+  constructor(stateDir: string | undefined, worker?: number, now: () => number = Date.now) {
     this.dir = stateDir;
     this.file = stateDir ? learnedPath(stateDir, worker) : undefined;
+    this.seenFile = stateDir ? learnedPath(stateDir, worker, "learned-seen") : undefined;
     this.data = this.file ? readOne(this.file) : {};
+    this.seen = this.seenFile ? readOne<LearnedSeen>(this.seenFile) : {};
+    this.now = now;
   }
 
   record(identity: string, host: string, port: number | undefined): void {
@@ -57,6 +89,10 @@ export class LearnStore {
     const per = this.data[identity] ?? {};
     this.data[identity] = per;
     per[key] = (per[key] ?? 0) + 1;
+    const t = this.now();
+    const when = this.seen[identity] ?? {};
+    this.seen[identity] = when;
+    when[key] = [when[key]?.[0] ?? t, t];
     this.dirty = true;
     if (!this.timer && this.dir) {
       this.timer = setTimeout(() => this.flush(), 1000);
@@ -69,10 +105,15 @@ export class LearnStore {
     this.timer = undefined;
     if (!this.dir || !this.file || !this.dirty) return;
     mkdirSync(this.dir, { recursive: true });
-    const file = this.file;
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(this.data, null, 2)}\n`);
-    renameSync(tmp, file);
+    for (const [file, data] of [
+      [this.file, this.data],
+      [this.seenFile, this.seen],
+    ] as const) {
+      if (!file) continue;
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`);
+      renameSync(tmp, file);
+    }
     this.dirty = false;
   }
 

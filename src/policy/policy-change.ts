@@ -24,6 +24,9 @@ export interface LearnedDestination {
   count: number;
   /** names folded into a wildcard (only when asked) */
   members?: string[];
+  /** first and last used (ISO 8601), when the gate kept them */
+  first?: string;
+  last?: string;
 }
 
 export interface ChangeInput {
@@ -114,7 +117,7 @@ export function proposeChange(text: string, input: ChangeInput): PolicyChange {
     egress.push({
       identity: d.identity,
       destination: d.destination,
-      evidence: ` learned ${d.count} request${d.count === 1 ? "" : "s"}${folded}`,
+      evidence: ` learned ${d.count} request${d.count === 1 ? "" : "s"}${d.first && d.last ? `, ${d.first} to ${d.last}` : ""}${folded}`,
     });
   }
 

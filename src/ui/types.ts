@@ -55,7 +55,7 @@ export interface ObservedView {
     first: string;
     last: string;
   }>;
-  egress: Array<{ identity: string; destination: string; count: number }>;
+  egress: Array<{ identity: string; destination: string; count: number; first?: string; last?: string }>;
   /** the proposed change of corral.yaml as a unified diff; empty when nothing is left to add */
   diff: string;
   left: Array<{ what: string; why: string }>;

@@ -146,8 +146,8 @@ export async function refreshObserved() {
       to: e.destination,
       port: "",
       count: e.count,
-      first: "",
-      last: "",
+      first: e.first,
+      last: e.last,
       as: "egress (learn)",
     })),
   ];
