@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DockerClient, socketPath } from "../engine/docker-api.ts";
 import { liveRuleset } from "../engine/live-ruleset.ts";
+import { replicaNames } from "../engine/members.ts";
 import { startUlogd, type UlogdProcess } from "../engine/nflog.ts";
 import { addressOwner } from "../engine/observed-flows.ts";
 import { Observer } from "../engine/observer.ts";
@@ -79,12 +80,18 @@ counts nothing twice and loses nothing.
     const ulogd: UlogdProcess | undefined = values["ulogd-json"]
       ? undefined
       : await startUlogd({ group, dir: state, ...(values.netns ? { netns: values.netns } : {}) });
+    // Asked once a tick: the owner and the replica names come from the same listing.
+    let containers: Awaited<ReturnType<DockerClient["containers"]>> = [];
     const observer = new Observer({
       jsonFile: values["ulogd-json"] ? resolve(ctx.cwd, values["ulogd-json"]) : (ulogd?.jsonFile ?? ""),
       recordFile: join(state, OBSERVED_FLOWS_FILE),
       // ulogd2 writes some 870 bytes a connection: our own file is kept under 64 MiB.
       ...(ulogd ? { rotate: { maxBytes: 64 << 20, reopen: () => ulogd.child.kill("SIGHUP") } } : {}),
-      owner: async () => addressOwner(members(await client.containers(project)).attachments, gateways),
+      owner: async () => {
+        containers = await client.containers(project);
+        return addressOwner(members(containers).attachments, gateways);
+      },
+      replica: async () => replicaNames(containers),
     });
     if (observer.setAside) ctx.warn(`corral observe: warning: a damaged record was set aside: ${observer.setAside}`);
     const observed = plan.observed.length

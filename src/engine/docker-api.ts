@@ -8,6 +8,7 @@ import { UserError } from "../policy/user-error.ts";
 /** What `GET /containers/json` says about one running container. */
 export interface ContainerSummary {
   Id: string;
+  Names?: string[];
   Labels: Record<string, string>;
   State?: string;
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string; NetworkID?: string; Gateway?: string }> };

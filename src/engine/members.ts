@@ -57,3 +57,33 @@ export function liveMembers(plan: Plan, containers: readonly ContainerSummary[])
   );
   return { attachments, unknown: [...unknown].sort() };
 }
+
+export const NUMBER_LABEL = "com.docker.compose.container-number";
+
+/** A container's replica name: `service#N` when its service runs several, else the service. */
+export function replicaNamer(containers: readonly ContainerSummary[]): (c: ContainerSummary) => string | undefined {
+  const perService = new Map<string, number>();
+  for (const c of containers) {
+    const s = c.Labels[SERVICE_LABEL];
+    if (s) perService.set(s, (perService.get(s) ?? 0) + 1);
+  }
+  return (c) => {
+    const service = c.Labels[SERVICE_LABEL];
+    if (!service) return undefined;
+    const n = c.Labels[NUMBER_LABEL] ?? c.Id.slice(0, 12);
+    return (perService.get(service) ?? 0) > 1 ? `${service}#${n}` : service;
+  };
+}
+
+/** Replica names by address. */
+export function replicaNames(containers: readonly ContainerSummary[]): (ip: string) => string | undefined {
+  const nameOf = replicaNamer(containers);
+  const names = new Map<string, string>();
+  for (const c of containers) {
+    const name = nameOf(c);
+    if (!name) continue;
+    for (const net of Object.values(c.NetworkSettings?.Networks ?? {}))
+      if (net.IPAddress) names.set(net.IPAddress, name);
+  }
+  return (ip) => names.get(ip);
+}

@@ -140,6 +140,12 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
   };
   if (seen.length !== 2) assert.fail(await why());
   assert.deepEqual(seen.sort(), ["worker>api:9000/tcp", "worker>db:5432/tcp"], JSON.stringify(record));
+  const hidden = record.flows.find((f) => f.to === "db")!;
+  assert.deepEqual(
+    [hidden.example.srcReplica, hidden.example.dstReplica],
+    ["worker", "db"],
+    "addresses mapped back to replicas too",
+  );
 
   const suggest = await must(["policy", "suggest", "--policy", "corral.yaml", "--state", "state"]);
   const added = suggest.out

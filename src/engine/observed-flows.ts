@@ -25,6 +25,9 @@ export interface ConnectionEvent {
 const exampleSchema = z.object({
   src: z.string(),
   dst: z.string(),
+  /** the replicas (`worker#2`, or the service when it has one) behind the addresses */
+  srcReplica: z.string().optional(),
+  dstReplica: z.string().optional(),
   srcPort: z.number().int(),
   in: z.string().optional(),
   out: z.string().optional(),
@@ -92,6 +95,7 @@ export function foldEvents(
   events: readonly ConnectionEvent[],
   owner: AddressOwner,
   maxFlows = DEFAULT_MAX_FLOWS,
+  replica?: AddressOwner,
 ): FlowRecord {
   const flows = new Map(record.flows.map((f) => [keyOf(f), { ...f }]));
   let { overflow, unmapped } = record;
@@ -127,6 +131,8 @@ export function foldEvents(
       example: {
         src: e.src,
         dst: e.dst,
+        ...(replica?.(e.src) ? { srcReplica: replica(e.src) } : {}),
+        ...(replica?.(e.dst) ? { dstReplica: replica(e.dst) } : {}),
         srcPort: e.srcPort,
         ...(e.in ? { in: e.in } : {}),
         ...(e.out ? { out: e.out } : {}),

@@ -69,6 +69,8 @@ export interface ObserverOptions {
   recordFile: string;
   /** who has which address now: the live containers' attachments and the bridges' gateways */
   owner: () => Promise<AddressOwner>;
+  /** which replica an address is (asked after owner(), in the same tick) */
+  replica?: () => Promise<AddressOwner>;
   maxFlows?: number;
 }
 
@@ -105,7 +107,11 @@ export class Observer {
     });
     const before = this.record.flows.length;
     const owner = await this.o.owner();
-    this.record = { ...foldEvents(this.record, events, owner, this.o.maxFlows ?? DEFAULT_MAX_FLOWS), cursor };
+    const replica = await this.o.replica?.();
+    this.record = {
+      ...foldEvents(this.record, events, owner, this.o.maxFlows ?? DEFAULT_MAX_FLOWS, replica),
+      cursor,
+    };
     saveRecord(this.o.recordFile, this.record);
     return {
       lines: lines.length,

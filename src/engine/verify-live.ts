@@ -14,11 +14,10 @@ import type { Policy } from "../policy/index.ts";
 import { UserError } from "../policy/user-error.ts";
 import type { DockerClient } from "./docker-api.ts";
 import { type LiveCell, type LiveProbe, type LiveReplica, liveCells } from "./live-cells.ts";
-import { networkLocator, SERVICE_LABEL } from "./members.ts";
+import { networkLocator, replicaNamer, SERVICE_LABEL } from "./members.ts";
 
 const run = promisify(execFile);
 const AGENT = fileURLToPath(new URL(`../lab/agent${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url));
-const NUMBER_LABEL = "com.docker.compose.container-number";
 
 export class LiveVerifyError extends UserError {
   constructor(message: string, hint?: string) {
@@ -51,11 +50,7 @@ export interface LiveResult {
 export async function liveReplicas(plan: Plan, client: DockerClient, project: string): Promise<LiveReplica[]> {
   const containers = await client.containers(project);
   const networkOf = networkLocator(plan);
-  const perService = new Map<string, number>();
-  for (const c of containers) {
-    const s = c.Labels[SERVICE_LABEL];
-    if (s) perService.set(s, (perService.get(s) ?? 0) + 1);
-  }
+  const nameOf = replicaNamer(containers);
   const out: LiveReplica[] = [];
   for (const c of containers) {
     const service = c.Labels[SERVICE_LABEL];
@@ -67,10 +62,9 @@ export async function liveReplicas(plan: Plan, client: DockerClient, project: st
       const network = networkOf(n.IPAddress) ?? "(not Corral's)";
       return [{ network, address: n.IPAddress, gateway: n.Gateway ?? "" }];
     });
-    const n = c.Labels[NUMBER_LABEL] ?? c.Id.slice(0, 12);
     out.push({
       service,
-      name: (perService.get(service) ?? 0) > 1 ? `${service}#${n}` : service,
+      name: nameOf(c) ?? service,
       id: c.Id,
       pid,
       addresses,
