@@ -3,78 +3,41 @@
 // healthy on /readyz, and the only way out for the agent: a denied name is refused at the gate,
 // a direct connection has no route.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { runCli } from "../testing/cli.ts";
-import { compileOverlay, type Engine, importNodeImage, startEngine } from "../testing/engine.ts";
+import {
+  compileOverlay,
+  type Engine,
+  importNodeImage,
+  startEngine,
+  startUpstream,
+  type Upstream,
+} from "../testing/engine.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
-import { PROJECT_ROOT } from "../testing/shared.ts";
 import type { LiveResult } from "./verify-live.ts";
 
 const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar", "nft", "ip", "nsenter"] });
 let engine: Engine | undefined;
 const dir = mkdtempSync(join(tmpdir(), "corral-gate-image-"));
 
-// The internet, for the gate: a namespace beyond the engine's host (a veth pair, 10.203.9.0/30)
-// holding a DNS server and an HTTP origin (src/testing/upstream.mjs). Nothing leaves the machine.
-const UPSTREAM = "10.203.9.2";
-const upstreamNs = `crl-up-${process.pid}`;
-let upstream: ChildProcess | undefined;
-const ip = (args: string[]) => promisify(execFile)("ip", args);
+// The internet, for the gate (testing/engine.ts startUpstream, 10.203.9.0/30).
+let upstream: Upstream | undefined;
 
 before(async () => {
   if (skip) return;
   engine = await startEngine();
-  await ip(["netns", "add", upstreamNs]);
-  await ip([
-    "link",
-    "add",
-    "crlup0",
-    "netns",
-    engine.netns,
-    "type",
-    "veth",
-    "peer",
-    "name",
-    "up0",
-    "netns",
-    upstreamNs,
-  ]);
-  await ip(["-n", engine.netns, "addr", "add", "10.203.9.1/30", "dev", "crlup0"]);
-  await ip(["-n", engine.netns, "link", "set", "crlup0", "up"]);
-  await ip(["-n", upstreamNs, "addr", "add", `${UPSTREAM}/30`, "dev", "up0"]);
-  await ip(["-n", upstreamNs, "link", "set", "up0", "up"]);
-  await ip(["-n", upstreamNs, "link", "set", "lo", "up"]);
-  await ip(["-n", upstreamNs, "route", "add", "default", "via", "10.203.9.1"]);
-  const child = spawn(
-    "ip",
-    [
-      "netns",
-      "exec",
-      upstreamNs,
-      process.execPath,
-      join(PROJECT_ROOT, "src/testing/upstream.mjs"),
-      UPSTREAM,
-      PROJECT_ROOT,
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  upstream = child;
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.once("data", () => resolve());
-    child.once("exit", (code) => reject(new Error(`upstream exited ${code}`)));
-  });
+  upstream = await startUpstream(engine, 9);
 });
 after(async () => {
   await engine
     ?.docker(["compose", "--project-directory", join(dir, "app"), "-p", "gimg", "down", "-v", "-t", "1"])
     .catch(() => undefined);
-  upstream?.kill();
-  await ip(["netns", "del", upstreamNs]).catch(() => undefined);
+  await upstream?.stop();
   await engine?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -176,7 +139,7 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
   const denied = await probe(proxyScript("http://denied.test/"));
   assert.match(denied, /^HTTP\/1\.1 403/, "a denied name is refused by the gate (the agent's HTTP_PROXY)");
   // The upstream itself answers the host: only the gate may reach it.
-  const direct = await probe(connectScript(UPSTREAM, 80));
+  const direct = await probe(connectScript(upstream!.address, 80));
   assert.doesNotMatch(direct, /open/, "no direct way out");
   // The declared flow to the database holds through the zone networks, by service name.
   assert.match(await probe(connectScript("db", 5432)), /open/);

@@ -15,8 +15,8 @@ import { after, before, test } from "node:test";
 import { readDeployment } from "../model/load.ts";
 import { loadPolicy } from "../policy/index.ts";
 import { runCli } from "../testing/cli.ts";
-import { type Engine, startEngine } from "../testing/engine.ts";
-import { buildStandinImage, standinOverride } from "../testing/standin.ts";
+import { type Engine, startEngine, startUpstream, type Upstream } from "../testing/engine.ts";
+import { buildStandinImage, NODE_BASE, standinOverride } from "../testing/standin.ts";
 import { startUlogd, type UlogdProcess } from "./nflog.ts";
 import type { FlowRecord } from "./observed-flows.ts";
 import type { LiveResult } from "./verify-live.ts";
@@ -41,20 +41,29 @@ zones:
   data: { services: [db] }
 flows:
   - { from: web, to: api, ports: [8080/tcp] }
+egress:
+  - { from: worker, mode: learn }   # what does it call out there?
+# The test's upstream namespace stands in for the internet (its address is private).
+dns: { upstreams: ["10.203.19.2:53"], timeout: 1s, retries: 1 }
+floor: { allow_ranges: [10.203.19.2/32] }
 `;
 
 let engine: Engine | undefined;
 let ulogd: UlogdProcess | undefined;
+let upstream: Upstream | undefined;
 const dir = mkdtempSync(join(tmpdir(), "corral-observe-engine-"));
 
 before(async () => {
   if (skip) return;
   engine = await startEngine();
+  engine.env.CORRAL_GATE_BASE_IMAGE = NODE_BASE;
   await buildStandinImage(engine, dir, STANDIN);
+  upstream = await startUpstream(engine, 19);
 });
 
 after(async () => {
   await ulogd?.stop();
+  await upstream?.stop();
   if (engine)
     await engine
       .docker(["compose", "--project-directory", dir, ...files(), "down", "-v", "-t", "1"])
@@ -93,13 +102,23 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
     const out = await compose(["exec", "-T", from, "node", "-e", script]);
     return out.trim() === "open";
   };
+  /** A plain request through the HTTP_PROXY the overlay gave the service: the status line. */
+  const viaGate = async (from: string, url: string): Promise<string> => {
+    const script =
+      `const u = new URL(process.env.HTTP_PROXY);` +
+      `const s = require("net").connect(Number(u.port), u.hostname, () => s.write("GET ${url} HTTP/1.1\\r\\nHost: " + new URL(${JSON.stringify(url)}).host + "\\r\\nConnection: close\\r\\n\\r\\n"));` +
+      `let got = ""; s.on("data", (d) => { got += d; }); s.on("end", () => { console.log(got.split("\\r\\n")[0]); process.exit(0); });` +
+      `s.on("error", (e) => { console.log("error=" + e.code); process.exit(0); });`;
+    return (await compose(["exec", "-T", from, "node", "-e", script])).trim();
+  };
   const up = async () => {
     const { policy } = await loadPolicy(join(dir, "corral.yaml"));
     const override = standinOverride(readDeployment([join(dir, "docker-compose.yml")], { env: {} }), policy);
     writeFileSync(join(dir, "standin.yml"), override.yaml);
     for (const image of override.images) await e.docker(["tag", STANDIN, image]);
     await must(["compile", "--policy", "corral.yaml", "-f", "docker-compose.yml", "-o", "out", "--target", "compose"]);
-    await compose(["up", "-d", "--wait"]);
+    // The gate is recreated too: it reads the policy at start.
+    await compose(["up", "-d", "--wait", "--force-recreate"]);
     await must(["enforce", ...STACK_ARGS, "--once", "--netns", e.netns]);
   };
 
@@ -113,6 +132,8 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
   assert.equal(await call("worker", "api", 9000), true, "worker → api on a port nobody declared");
   assert.equal(await call("worker", "db", 5432), true, "worker → db");
   assert.equal(await call("web", "api", 8080), true, "the declared flow");
+  // An external name the compose file says nothing of, through the gate in learn mode.
+  assert.match(await viaGate("worker", "http://api.external.test/"), /^HTTP\/1\.1 200/, "learn mode lets it through");
 
   // The kernel hands NFLOG lines to ulogd2 in batches, flushed within a second.
   for (
@@ -147,12 +168,15 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
     "addresses mapped back to replicas too",
   );
 
+  // What the gate learned lives in its state volume; flushed within a second.
+  await new Promise((r) => setTimeout(r, 1500));
+  await compose(["cp", "corral-gate:/var/lib/corral/gate/.", join(dir, "state")]);
   const suggest = await must(["policy", "suggest", "--policy", "corral.yaml", "--state", "state"]);
   const added = suggest.out
     .split("\n")
     .filter((l) => l.startsWith("+ ") || (l.startsWith("+") && !l.startsWith("+++")));
   assert.deepEqual(
-    added.filter((l) => /- \{/.test(l)),
+    added.filter((l) => /- \{ from: \w+, to: /.test(l)),
     ["+  - { from: worker, to: api, ports: [9000/tcp] }", "+  - { from: worker, to: db, ports: [5432/tcp] }"],
     suggest.out,
   );
@@ -160,12 +184,24 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
     added.some((l) => /# observed 1 connection, .* → .*:9000\/tcp/.test(l)),
     "with its evidence",
   );
+  assert.ok(
+    added.includes(
+      '+  - { from: worker, mode: learn, allow: ["api.external.test:80"] }   # what does it call out there?',
+    ),
+    `the external name, under the worker's egress rule: ${suggest.out}`,
+  );
+  assert.ok(
+    added.some((l) => /# "api\.external\.test:80": learned 1 request, \S+ to \S+/.test(l)),
+    "egress with its evidence",
+  );
 
   await must(["policy", "suggest", "--policy", "corral.yaml", "--state", "state", "--apply"]);
   // The reviewer enforces the zone now that its flows are known.
   writeFileSync(
     join(dir, "corral.yaml"),
-    readFileSync(join(dir, "corral.yaml"), "utf8").replace("mode: observe", "mode: enforce"),
+    readFileSync(join(dir, "corral.yaml"), "utf8")
+      .replace("mode: observe", "mode: enforce")
+      .replace("mode: learn", "mode: enforce"),
   );
   await up();
 
@@ -180,4 +216,6 @@ test("observe, suggest, apply, enforce: the hidden calls are found, proposed exa
   assert.equal(await call("worker", "api", 9000), true, "the proposed flow works enforced");
   assert.equal(await call("worker", "db", 5432), true, "the proposed flow works enforced");
   assert.equal(await call("worker", "web", 80), false, "what was never seen stays refused");
+  assert.match(await viaGate("worker", "http://api.external.test/"), /^HTTP\/1\.1 200/, "the learned name, enforced");
+  assert.match(await viaGate("worker", "http://other.external.test/"), /^HTTP\/1\.1 403/, "an unseen name is refused");
 });

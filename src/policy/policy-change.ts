@@ -186,6 +186,13 @@ class TextEdits {
 
   appendToList(path: Array<string | number>, items: NewItem[]): void {
     const seq = this.doc.getIn(path, true);
+    if (isSeq(seq) && seq.flow && seq.range && !items.some((i) => i.rest))
+      return this.appendToFlowList(seq.range, items);
+    const parent = path.length > 0 ? this.doc.getIn(path.slice(0, -1), true) : undefined;
+    if (seq === undefined && isMap(parent) && parent.flow && parent.range && !items.some((i) => i.rest))
+      return this.addFlowKey(parent.range, String(path.at(-1)), items);
+    if (seq === undefined && isMap(parent) && !parent.flow && parent.range)
+      return this.addBlockKey(parent.range, String(path.at(-1)), items);
     if (!isSeq(seq) || seq.flow || seq.items.length === 0 || !seq.range) {
       this.rewrites.push({ path, items });
       return;
@@ -208,10 +215,61 @@ class TextEdits {
     this.inserts.push({ at, text: `${newline}${lines.join("\n")}\n` });
   }
 
+  /** `[a, b]` → `[a, b, new]`; the evidence goes on a comment line above the line the list is on. */
+  private appendToFlowList(range: [number, number, number], items: NewItem[]): void {
+    const close = this.text.lastIndexOf("]", range[1]);
+    const empty = /^\[\s*$/.test(this.text.slice(range[0], close));
+    this.inserts.push({ at: close, text: `${empty ? "" : ", "}${items.map((i) => i.item).join(", ")}` });
+    this.commentAbove(range[0], items);
+  }
+
+  /** `{ from: x }` → `{ from: x, allow: [new] }`, the evidence on a comment line above. */
+  private addFlowKey(range: [number, number, number], key: string, items: NewItem[]): void {
+    const close = this.text.lastIndexOf("}", range[1]);
+    let before = close;
+    while (before > range[0] && /\s/.test(this.text[before - 1] ?? "")) before--;
+    this.inserts.push({ at: before, text: `, ${key}: [${items.map((i) => i.item).join(", ")}]` });
+    this.commentAbove(range[0], items);
+  }
+
+  /** A key the block map lacks, as a block list under its last line, at the map's indentation. */
+  private addBlockKey(range: [number, number, number], key: string, items: NewItem[]): void {
+    const first = this.text.lastIndexOf("\n", range[0] - 1) + 1;
+    const column = range[0] - first;
+    // A list item's map starts after "- ": its keys line up with the first one.
+    const indent = " ".repeat(column);
+    let end = range[1];
+    while (end > range[0] && /\s/.test(this.text[end - 1] ?? "")) end--;
+    const eol = this.text.indexOf("\n", end);
+    const at = eol < 0 ? this.text.length : eol + 1;
+    const lines = [
+      `${indent}${key}:`,
+      ...items.flatMap((i) => [
+        `${indent}  #${i.comment}`,
+        `${indent}  - ${i.item}`,
+        ...(i.rest ?? []).map((r) => `${indent}    ${r}`),
+      ]),
+    ];
+    const newline = eol < 0 && !this.text.endsWith("\n") ? "\n" : "";
+    this.inserts.push({ at, text: `${newline}${lines.join("\n")}\n` });
+  }
+
+  /** On one line several additions share it, so each comment names its own. */
+  private commentAbove(position: number, items: NewItem[]): void {
+    const lineStart = this.text.lastIndexOf("\n", position - 1) + 1;
+    const indent = /^[ \t]*/.exec(this.text.slice(lineStart))?.[0] ?? "";
+    this.inserts.push({ at: lineStart, text: items.map((i) => `${indent}# ${i.item}:${i.comment}\n`).join("") });
+  }
+
   result(): string {
     let out = this.text;
-    // From the end backwards; at one position the first addition made stays first.
-    const order = this.inserts.map((ins, i) => ({ ...ins, i })).sort((a, b) => b.at - a.at || b.i - a.i);
+    // From the end backwards. At one position (the end of several nested lists at once) the
+    // deepest goes first, so each addition lands inside the list it belongs to; at one depth the
+    // first addition made stays first.
+    const depth = (text: string) => /^\n?( *)/.exec(text)?.[1]?.length ?? 0;
+    const order = this.inserts
+      .map((ins, i) => ({ ...ins, i, depth: depth(ins.text) }))
+      .sort((a, b) => b.at - a.at || a.depth - b.depth || b.i - a.i);
     for (const ins of order) out = out.slice(0, ins.at) + ins.text + out.slice(ins.at);
     if (this.rewrites.length === 0) return out;
     const doc = parseDocument(out);

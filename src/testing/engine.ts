@@ -197,3 +197,57 @@ export async function compileOverlay(dir: string, composeFile = "app/docker-comp
   );
   if (r.code !== 0) throw new Error(`corral compile: ${r.err}`);
 }
+
+export interface Upstream {
+  /** the stand-in internet's address: its DNS server (53/udp) and HTTP origin (80) */
+  address: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The internet, for a gate on the engine: a namespace beyond the engine's host (a veth pair on
+ * `10.203.<octet>.0/30`) holding a DNS server that answers every name with its own address and
+ * an HTTP origin (src/testing/upstream.mjs). Nothing leaves the machine.
+ */
+export async function startUpstream(engine: Engine, octet: number): Promise<Upstream> {
+  const ns = `crl-up-${process.pid}-${octet}`;
+  const address = `10.203.${octet}.2`;
+  const ip = (args: string[]) => run("ip", args);
+  const hostSide = `crlup${octet}`;
+  let child: ChildProcess | undefined;
+  const stop = async () => {
+    if (child?.exitCode === null) {
+      const exited = new Promise((r) => child?.once("exit", r));
+      child.kill();
+      await exited;
+    }
+    await ip(["netns", "del", ns]).catch(() => undefined);
+  };
+  try {
+    await ip(["netns", "add", ns]);
+    await ip(["link", "add", hostSide, "netns", engine.netns, "type", "veth", "peer", "name", "up0", "netns", ns]);
+    await ip(["-n", engine.netns, "addr", "add", `10.203.${octet}.1/30`, "dev", hostSide]);
+    await ip(["-n", engine.netns, "link", "set", hostSide, "up"]);
+    await ip(["-n", ns, "addr", "add", `${address}/30`, "dev", "up0"]);
+    await ip(["-n", ns, "link", "set", "up0", "up"]);
+    await ip(["-n", ns, "link", "set", "lo", "up"]);
+    await ip(["-n", ns, "route", "add", "default", "via", `10.203.${octet}.1`]);
+    const root = join(dirname(new URL(import.meta.url).pathname), "../..");
+    child = spawn(
+      "ip",
+      ["netns", "exec", ns, process.execPath, join(root, "src/testing/upstream.mjs"), address, root],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const started = child;
+    await new Promise<void>((resolve, reject) => {
+      started.stdout?.once("data", () => resolve());
+      started.once("exit", (code) => reject(new Error(`upstream exited ${code}`)));
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, stop };
+}
