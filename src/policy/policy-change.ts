@@ -186,13 +186,18 @@ class TextEdits {
 
   appendToList(path: Array<string | number>, items: NewItem[]): void {
     const seq = this.doc.getIn(path, true);
-    if (isSeq(seq) && seq.flow && seq.range && !items.some((i) => i.rest))
-      return this.appendToFlowList(seq.range, items);
+    const blockItems = items.some((i) => i.rest);
+    if (isSeq(seq) && seq.flow && seq.range && !blockItems) {
+      this.appendToFlowList(seq.range, items);
+      return;
+    }
     const parent = path.length > 0 ? this.doc.getIn(path.slice(0, -1), true) : undefined;
-    if (seq === undefined && isMap(parent) && parent.flow && parent.range && !items.some((i) => i.rest))
-      return this.addFlowKey(parent.range, String(path.at(-1)), items);
-    if (seq === undefined && isMap(parent) && !parent.flow && parent.range)
-      return this.addBlockKey(parent.range, String(path.at(-1)), items);
+    const key = String(path.at(-1));
+    if (seq === undefined && isMap(parent) && parent.range && !(parent.flow && blockItems)) {
+      if (parent.flow) this.addFlowKey(parent.range, key, items);
+      else this.addBlockKey(parent.range, key, items);
+      return;
+    }
     if (!isSeq(seq) || seq.flow || seq.items.length === 0 || !seq.range) {
       this.rewrites.push({ path, items });
       return;
