@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DockerClient, socketPath } from "../engine/docker-api.ts";
+import { mirrorGateLearned } from "../engine/gate-learned.ts";
 import { liveRuleset } from "../engine/live-ruleset.ts";
 import { replicaNames } from "../engine/members.ts";
 import { startUlogd, type UlogdProcess } from "../engine/nflog.ts";
@@ -28,8 +29,10 @@ names both ends by the project's running containers, and keeps a record in
 DIR/${OBSERVED_FLOWS_FILE} (default: the policy's gate.state_dir, else .corral/ beside the
 policy): per (from, to, protocol, port) a count, first and last seen, and an example connection.
 ulogd2's own file (DIR/nflog.json) is rotated at 64 MiB once read to its end.
-Connections enforced zones refused are kept too, as drops. Run it beside 'corral enforce' (the
-same --log-group); 'corral policy suggest' turns the record into a change of corral.yaml.
+Connections enforced zones refused are kept too, as drops. What the compose gate learned
+(identities in 'mode: learn') is mirrored from its state volume into DIR as well, so
+'corral policy suggest' turns east-west and egress into one change of corral.yaml. Run it
+beside 'corral enforce' (the same --log-group).
 
 An NFLOG group has one reader: when ulogd2 already reads it for a SIEM (docs/nftables.md),
 pass its JSON file with --ulogd-json instead. The record is bounded (10,000 pairs; further new
@@ -100,6 +103,8 @@ counts nothing twice and loses nothing.
     ctx.stderr.write(`corral observe: ${observed}; record in ${join(state, OBSERVED_FLOWS_FILE)}\n`);
     const report = async () => {
       const t = await observer.tick();
+      // The gate's learn mode, mirrored beside the flows: one state directory for policy suggest.
+      if (plan.gate) await mirrorGateLearned(containers, state, ctx.env);
       if (t.newFlows > 0 || values.once)
         ctx.stderr.write(
           `corral observe: ${t.record.flows.length} flows recorded (${t.newFlows} new), ${t.record.unmapped} unmapped, ${t.record.overflow} past the limit\n`,

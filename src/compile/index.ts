@@ -1,7 +1,7 @@
 export { ipToNum, numToIp, parseCidr } from "./addr.ts";
 export { type Allow, allowedFlows, HOST, OUTSIDE } from "./allowed.ts";
 export { compileCilium } from "./cilium.ts";
-export { compileComposeOverlay, renderOverlay } from "./compose-overlay.ts";
+export { compileComposeOverlay, GATE_STATE_ROOT, renderOverlay } from "./compose-overlay.ts";
 export { compileKubernetes } from "./kubernetes.ts";
 export { applyRuleset, corralTableDigest, listCorralTable, NftError } from "./nft-apply.ts";
 export type { NftOptions } from "./nftables.ts";
