@@ -3,13 +3,25 @@
 // line above, and every byte the user wrote stays.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type ChangeInput, proposeChange } from "./policy-change.ts";
+import { type ChangeInput, type ObservedFlowEvidence, proposeChange } from "./policy-change.ts";
 
 const none: Omit<ChangeInput, "flows" | "egress"> = {
   flowAllowed: () => false,
   egressAllowed: () => false,
   floorForbids: () => undefined,
 };
+
+/** Two connections from a to b on 80/tcp. */
+const aToB = (first: string, last: string, srcPort: number): ObservedFlowEvidence => ({
+  from: "a",
+  to: "b",
+  protocol: "tcp",
+  port: 80,
+  count: 2,
+  first,
+  last,
+  example: { src: "10.0.0.2", dst: "10.0.0.3", srcPort },
+});
 
 test("flow-style lists and maps: additions before the closing bracket, evidence above, nothing else touched", () => {
   const text = `version: 1
@@ -55,18 +67,7 @@ test("no flows: list yet: one is added, and a new identity gets its own egress r
   const text = "version: 1\nzones:\n  a: { services: [a] }   # mine\n";
   const r = proposeChange(text, {
     ...none,
-    flows: [
-      {
-        from: "a",
-        to: "b",
-        protocol: "tcp",
-        port: 80,
-        count: 2,
-        first: "2026-12-04T01:00:00.000Z",
-        last: "2026-12-04T01:00:01.000Z",
-        example: { src: "10.0.0.2", dst: "10.0.0.3", srcPort: 4000 },
-      },
-    ],
+    flows: [aToB("2026-12-04T01:00:00.000Z", "2026-12-04T01:00:01.000Z", 4000)],
     egress: [{ identity: "a", destination: "pypi.org:443", count: 1 }],
   });
   assert.ok(r.text.startsWith("version: 1\nzones:\n  a: { services: [a] }"), r.text);
@@ -78,18 +79,7 @@ test("additions that end several nested lists at once each land in their own lis
   const text = "version: 1\nzones:\n  a: { services: [a] }   # mine\negress:\n  - from: b\n    mode: learn\n";
   const r = proposeChange(text, {
     ...none,
-    flows: [
-      {
-        from: "a",
-        to: "b",
-        protocol: "tcp",
-        port: 80,
-        count: 2,
-        first: "F",
-        last: "L",
-        example: { src: "10.0.0.2", dst: "10.0.0.3", srcPort: 3 },
-      },
-    ],
+    flows: [aToB("F", "L", 3)],
     egress: [
       { identity: "a", destination: "pypi.org:443", count: 1 },
       { identity: "b", destination: "x.org:443", count: 1 },
