@@ -92,7 +92,7 @@ test("the RFC 6962 test vectors (certificate-transparency's eight leaves): every
     "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
     "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
   ];
-  roots.forEach((r, i) => assert.equal(rootHash(d.slice(0, i + 1)).toString("hex"), r, `size ${i + 1}`));
+  for (const [i, r] of roots.entries()) assert.equal(rootHash(d.slice(0, i + 1)).toString("hex"), r, `size ${i + 1}`);
   const proof = consistencyProof(2, d.slice(0, 5));
   assert.deepEqual(
     proof.map((b) => b.toString("hex")),
