@@ -38,7 +38,7 @@ function keyHash(name: string, rawPublic: Buffer): number {
     .readUInt32BE(0);
 }
 
-function rawPublicKey(key: KeyObject): Buffer {
+export function rawPublicKey(key: KeyObject): Buffer {
   return Buffer.from(key.export({ format: "der", type: "spki" })).subarray(SPKI_ED25519.length);
 }
 
