@@ -28,11 +28,12 @@ function validName(name: string): boolean {
   return name.length > 0 && !/[\s+]/u.test(name);
 }
 
-function keyHash(name: string, rawPublic: Buffer): number {
+/** C2SP key hash: SHA-256(name ‖ "\n" ‖ algorithm ‖ public key)[:4] (0x01 note signatures, 0x04 cosignatures). */
+export function keyHash(name: string, rawPublic: Buffer, algorithm = ALG_ED25519): number {
   return createHash("sha256")
     .update(name)
     .update("\n")
-    .update(Buffer.from([ALG_ED25519]))
+    .update(Buffer.from([algorithm]))
     .update(rawPublic)
     .digest()
     .readUInt32BE(0);

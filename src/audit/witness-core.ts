@@ -4,10 +4,11 @@
 // size, a proof from another size or one that does not verify is refused, and the state is kept.
 // Pure: request text and state in, answer and next state out (the shell persists the state
 // before it answers, so a crash never leaves a cosignature the state does not know).
-import { createHash, sign } from "node:crypto";
+import { sign } from "node:crypto";
 import { verifyConsistency } from "./merkle.ts";
 import {
   type Checkpoint,
+  keyHash,
   NoteError,
   type NoteKey,
   type NoteSigner,
@@ -29,15 +30,9 @@ export interface WitnessAnswer {
 
 const COSIGNATURE_ALG = 0x04;
 
-/** C2SP tlog-cosignature/v1 key hash: SHA-256(name ‖ "\n" ‖ 0x04 ‖ public key)[:4]. */
-export function cosignatureKeyHash(name: string, rawPublicKey: Buffer): number {
-  return createHash("sha256")
-    .update(name)
-    .update("\n")
-    .update(Buffer.from([COSIGNATURE_ALG]))
-    .update(rawPublicKey)
-    .digest()
-    .readUInt32BE(0);
+/** C2SP tlog-cosignature/v1 key hash: the note key hash with algorithm 0x04. */
+export function cosignatureKeyHash(name: string, rawPublic: Buffer): number {
+  return keyHash(name, rawPublic, COSIGNATURE_ALG);
 }
 
 /** The cosignature line over a checkpoint's text at `time` (seconds since the epoch). */

@@ -7,7 +7,7 @@ import type { FlowRecord } from "../engine/observed-flows.ts";
 import { loadRecord } from "../engine/observer.ts";
 import { readLearned, readLearnedSeen } from "../gate/learn.ts";
 import { floorVerdict, parseFloor, parseIpLiteral } from "../gate/ssrf.ts";
-import { suggestEntries } from "../gate/suggest.ts";
+import { splitKey, suggestEntries } from "../gate/suggest.ts";
 import { parsePolicy } from "../policy/load.ts";
 import { type LearnedDestination, type PolicyChange, proposeChange } from "../policy/policy-change.ts";
 import type { Policy } from "../policy/schema.ts";
@@ -37,12 +37,11 @@ function flowAllowed(policy: Policy) {
 function floorForbids(policy: Policy) {
   const floor = parseFloor(policy.floor.allow_ranges);
   return (destination: string): string | undefined => {
-    const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(destination);
-    const host = m?.[1] ?? m?.[2] ?? destination;
+    const { host, port } = splitKey(destination);
     const addr = parseIpLiteral(host);
     if (addr === "invalid") return "not a valid address";
     if (!addr) return undefined;
-    return floorVerdict(floor, addr, m?.[3] ? Number(m[3]) : undefined);
+    return floorVerdict(floor, addr, port ? Number(port) : undefined);
   };
 }
 

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { UserError } from "../policy/user-error.ts";
 import { Approvals } from "./approvals.ts";
 import { LearnStore, readLearned, readLearnedSeen } from "./learn.ts";
 
@@ -46,6 +47,20 @@ test("learn store: per-worker files summed by readLearned, first and last use by
     assert.deepEqual(readLearned(dir), { api: { "pypi.org:443": 3, "[::1]:8080": 1 } });
     assert.deepEqual(readLearnedSeen(dir), { api: { "pypi.org:443": [500, 2000], "[::1]:8080": [3000, 3000] } });
     assert.deepEqual(new LearnStore(dir, 1).snapshot(), { api: { "pypi.org:443": 2 } }, "read back on restart");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a damaged learned file is a user error naming the file, not a crash", () => {
+  const dir = mkdtempSync(join(tmpdir(), "corral-learn-"));
+  try {
+    writeFileSync(join(dir, "learned.json"), "{not json");
+    assert.throws(
+      () => readLearned(dir),
+      (e: UserError) =>
+        e instanceof UserError && /learned\.json: not JSON/.test(e.message) && /move it aside/.test(e.hint ?? ""),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@
 // lives in suggest.ts.
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "../policy/user-error.ts";
 
 /** identity → "host:port" → count */
 export type Learned = Record<string, Record<string, number>>;
@@ -17,11 +18,19 @@ export function learnedPath(stateDir: string, worker?: number, kind: "learned" |
 }
 
 function readOne<T extends Learned | LearnedSeen = Learned>(file: string): T {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as T;
+    text = readFileSync(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return {} as T;
     throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new UserError(`${file}: not JSON (${(err as Error).message})`, {
+      hint: "the gate writes it atomically, so it was edited by hand: fix it or move it aside",
+    });
   }
 }
 

@@ -11,7 +11,8 @@ export interface SuggestedEntry {
   members: string[];
 }
 
-function splitKey(key: string): { host: string; port?: string } {
+/** A learned destination key, `host:port` or `[v6]:port` (the port absent for names seen only in DNS). */
+export function splitKey(key: string): { host: string; port?: string } {
   const m = /^(?:\[(.+)\]|([^:]+))(?::(\d+))?$/.exec(key);
   if (!m) return { host: key };
   return { host: m[1] ?? m[2]!, port: m[3] };
