@@ -4,12 +4,16 @@
 import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { sha256Hex } from "./canonical.ts";
-import { signCheckpoint } from "./checkpoint.ts";
+import { DEFAULT_ORIGIN, signCheckpoint } from "./checkpoint.ts";
 import { loadSigningKey, type SigningKey } from "./keys.ts";
+import { leafHashesAfter } from "./leaves.ts";
 import { type DirLock, lockDir } from "./lock.ts";
+import { leafHash } from "./merkle.ts";
 import { buildRecord, checkRecordLine } from "./record.ts";
 import { CHECKPOINTS_FILE, listSegments, segmentName, splitLines } from "./segments.ts";
+import { NoteError } from "./signed-note.ts";
 import type { AuditSink } from "./sink.ts";
+import { TreeError, TreeFrontier } from "./tree.ts";
 import { type Actor, type AuditKind, type Checkpoint, GENESIS_HASH, type JsonObject, type Receipt } from "./types.ts";
 import { AuditDirError } from "./verify.ts";
 
@@ -32,6 +36,10 @@ export interface AuditLogOptions {
   maxSegmentRecords?: number;
   /** Largest accepted record line (default 1 MiB): the log is not a blob store. */
   maxRecordBytes?: number;
+  /** The checkpoints' C2SP origin line (default DEFAULT_ORIGIN): the name witnesses know the log by. */
+  origin?: string;
+  /** Called after each checkpoint is on disk (synced per the mode): where anchoring starts. Must not throw. */
+  onCheckpoint?: (checkpoint: Checkpoint) => void;
   now?: () => Date;
 }
 
@@ -52,6 +60,8 @@ export interface AuditLog extends AuditSink {
   flush(): Promise<void>;
   /** Signs a checkpoint over the newest written record now (no-op without a key or new records). */
   checkpoint(): Promise<Checkpoint | undefined>;
+  /** The newest checkpoint on disk (from an earlier run too), if any. */
+  readonly latestCheckpoint: Checkpoint | undefined;
 }
 
 interface Pending {
@@ -133,13 +143,13 @@ function truncatedError(dir: string, checkpointSeq: number, lastSeq: number): Au
   );
 }
 
-/** Last checkpoint's seq, after cutting a torn final checkpoint line. */
-async function recoverCheckpoints(path: string, durable: boolean): Promise<number> {
+/** The last checkpoint, after cutting a torn final checkpoint line. */
+async function recoverCheckpoints(path: string, durable: boolean): Promise<Checkpoint | undefined> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
   const split = splitLines(bytes);
@@ -153,14 +163,29 @@ async function recoverCheckpoints(path: string, durable: boolean): Promise<numbe
     }
   }
   const line = split.lines.at(-1);
-  if (!line) return 0;
+  if (!line) return undefined;
   try {
-    const seq = (JSON.parse(line.toString("utf8")) as { seq?: unknown }).seq;
-    if (typeof seq === "number") return seq;
+    const cp = JSON.parse(line.toString("utf8")) as Checkpoint;
+    if (typeof cp?.seq === "number") return cp;
   } catch {
     // fall through
   }
   throw new AuditDirError(`last line of ${path} is not a checkpoint; run 'corral audit verify'`);
+}
+
+/** The Merkle tree through `lastSeq`: from the last checkpoint's frontier when it has one. */
+async function resumeTree(dir: string, last: Checkpoint | undefined, lastSeq: number): Promise<TreeFrontier> {
+  try {
+    const tree = last?.frontier ? TreeFrontier.from(last.seq, last.frontier) : TreeFrontier.empty();
+    for (const leaf of await leafHashesAfter(dir, tree.size, lastSeq)) tree.append(leaf);
+    return tree;
+  } catch (err) {
+    if (err instanceof TreeError || err instanceof NoteError)
+      throw new AuditDirError(
+        `${join(dir, CHECKPOINTS_FILE)}: last checkpoint's frontier is unusable (${err.message}); run 'corral audit verify'`,
+      );
+    throw err;
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -194,13 +219,18 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   let cpFh: FileHandle | undefined;
   try {
     const cpPath = join(dir, CHECKPOINTS_FILE);
-    const lastCheckpointSeq = await recoverCheckpoints(cpPath, durable);
+    const lastCheckpoint = await recoverCheckpoints(cpPath, durable);
+    const lastCheckpointSeq = lastCheckpoint?.seq ?? 0;
     const tail = await recoverTail(dir, durable, lastCheckpointSeq);
+    const tree = key ? await resumeTree(dir, lastCheckpoint, tail.lastSeq) : undefined;
+    const origin = options.origin ?? DEFAULT_ORIGIN;
+    if (!/^[^\s+]+$/u.test(origin))
+      throw new AuditDirError(`audit origin '${origin}' has spaces or '+'`, { hint: "use e.g. corral.example/audit" });
     const created = listSegments(dir).length === 0;
     segFh = await open(join(dir, segmentName(tail.segment)), "a", 0o640);
     cpFh = key ? await open(cpPath, "a", 0o640) : undefined;
     if (created && durable) await syncDir(dir);
-    const log = new Writer(dir, lock, segFh, cpFh, key, tail, lastCheckpointSeq, {
+    const log = new Writer(dir, lock, segFh, cpFh, key, tail, lastCheckpoint, tree, {
       mode,
       every,
       intervalMs,
@@ -208,6 +238,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       maxSegmentBytes,
       maxSegmentRecords,
       maxRecordBytes,
+      origin,
+      onCheckpoint: options.onCheckpoint,
       now,
     });
     if (tail.recovery)
@@ -229,6 +261,8 @@ interface WriterConfig {
   maxSegmentBytes: number;
   maxSegmentRecords: number;
   maxRecordBytes: number;
+  origin: string;
+  onCheckpoint: ((checkpoint: Checkpoint) => void) | undefined;
   now: () => Date;
 }
 
@@ -249,6 +283,7 @@ class Writer implements AuditLog {
   private checkpointSeq: number;
   private checkpointWanted = false;
   private lastCheckpoint: Checkpoint | undefined;
+  private readonly tree: TreeFrontier | undefined;
   private segment: number;
   private segmentBytes: number;
   private segmentRecords: number;
@@ -263,7 +298,8 @@ class Writer implements AuditLog {
     cpFh: FileHandle | undefined,
     key: SigningKey | undefined,
     tail: Tail,
-    checkpointSeq: number,
+    lastCheckpoint: Checkpoint | undefined,
+    tree: TreeFrontier | undefined,
     cfg: WriterConfig,
   ) {
     this.dir = dir;
@@ -275,7 +311,9 @@ class Writer implements AuditLog {
     this.recovery = tail.recovery;
     this.headSeq = this.writtenSeq = tail.lastSeq;
     this.headHash = this.writtenHash = tail.lastHash;
-    this.checkpointSeq = checkpointSeq;
+    this.checkpointSeq = lastCheckpoint?.seq ?? 0;
+    this.lastCheckpoint = lastCheckpoint;
+    this.tree = tree;
     this.segment = tail.segment;
     this.segmentBytes = tail.segmentBytes;
     this.segmentRecords = tail.segmentRecords;
@@ -292,6 +330,10 @@ class Writer implements AuditLog {
 
   get lastSeq(): number {
     return this.headSeq;
+  }
+
+  get latestCheckpoint(): Checkpoint | undefined {
+    return this.lastCheckpoint;
   }
 
   record(kind: AuditKind, actor: string | Actor, data: JsonObject): Promise<Receipt> {
@@ -371,6 +413,7 @@ class Writer implements AuditLog {
           this.checkpointWanted = false;
           return;
         }
+        if (this.tree) for (const p of take) this.tree.append(leafHash(p.line.subarray(0, p.line.length - 1)));
         const last = take.at(-1)!;
         this.writtenSeq = last.receipt.seq;
         this.writtenHash = last.receipt.hash;
@@ -446,11 +489,17 @@ class Writer implements AuditLog {
       this.cfg.now().toISOString(),
       key.privateKey,
       key.publicKey,
+      { origin: this.cfg.origin, frontier: this.tree! },
     );
     await this.writeAll(this.cpFh!, Buffer.from(line, "utf8"));
     if (this.cfg.mode !== "none") await this.cpFh!.datasync();
     this.checkpointSeq = checkpoint.seq;
     this.lastCheckpoint = checkpoint;
+    try {
+      this.cfg.onCheckpoint?.(checkpoint);
+    } catch {
+      // Anchoring is best effort by contract; it never stops the log.
+    }
     return checkpoint;
   }
 }

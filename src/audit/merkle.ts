@@ -17,7 +17,7 @@ export function leafHash(record: Uint8Array): Buffer {
   return sha256(LEAF, Buffer.from(record));
 }
 
-function nodeHash(left: Buffer, right: Buffer): Buffer {
+export function nodeHash(left: Buffer, right: Buffer): Buffer {
   return sha256(NODE, left, right);
 }
 

@@ -1,6 +1,7 @@
 // The policy's `audit:` section → writer options. Declared structurally here so the audit
 // module does not depend on src/policy at compile time; the lead's schema must stay assignable.
 import { isAbsolute, resolve } from "node:path";
+import type { AnchorSinkConfig, WitnessConfig } from "./anchor-config.ts";
 import type { AuditLogOptions, FsyncMode } from "./log.ts";
 import { parseDuration, QueryError } from "./query.ts";
 
@@ -9,10 +10,15 @@ export interface AuditPolicySection {
   checkpoint?: { every?: number; interval?: string | number; key: string };
   fsync?: FsyncMode;
   aggregate_allowed?: boolean;
+  origin?: string;
+  witnesses?: WitnessConfig[];
+  anchor_sinks?: AnchorSinkConfig[];
 }
 
 export interface AuditSinkOptions extends AuditLogOptions {
   aggregateAllowed?: boolean;
+  witnesses?: WitnessConfig[];
+  anchorSinks?: AnchorSinkConfig[];
 }
 
 /** Relative paths in the policy are relative to the policy file's directory. */
@@ -21,6 +27,9 @@ export function auditOptionsFromPolicy(section: AuditPolicySection, policyDir: s
   const opts: AuditSinkOptions = { dir: abs(section.path) };
   if (section.fsync) opts.fsync = section.fsync;
   if (section.aggregate_allowed !== undefined) opts.aggregateAllowed = section.aggregate_allowed;
+  if (section.origin) opts.origin = section.origin;
+  if (section.witnesses?.length) opts.witnesses = section.witnesses.map((w) => ({ url: w.url, key: abs(w.key) }));
+  if (section.anchor_sinks?.length) opts.anchorSinks = section.anchor_sinks;
   const cp = section.checkpoint;
   if (cp) {
     opts.keyPath = abs(cp.key);

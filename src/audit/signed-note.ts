@@ -6,6 +6,8 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 
 const ALG_ED25519 = 0x01;
+/** C2SP tlog-cosignature/v1: Ed25519 over a timestamped message, its own key-hash algorithm byte. */
+export const ALG_COSIGNATURE_V1 = 0x04;
 const SIG_PREFIX = "— ";
 // DER wrappers that turn raw Ed25519 key bytes into Node key objects.
 const PKCS8_ED25519 = Buffer.from("302e020100300506032b657004220420", "hex");
@@ -18,6 +20,8 @@ export interface NoteKey {
   /** the 4-byte key hash, as a number */
   hash: number;
   publicKey: KeyObject;
+  /** 0x01 Ed25519 note signatures (the default), 0x04 cosignature/v1 */
+  algorithm?: number;
 }
 
 export interface NoteSigner extends NoteKey {
@@ -45,7 +49,7 @@ export function rawPublicKey(key: KeyObject): Buffer {
 
 /** `<name>+<hash>+<base64 key>`: what a verifier is given. */
 export function verifierKey(k: NoteKey): string {
-  const raw = Buffer.concat([Buffer.from([ALG_ED25519]), rawPublicKey(k.publicKey)]);
+  const raw = Buffer.concat([Buffer.from([k.algorithm ?? ALG_ED25519]), rawPublicKey(k.publicKey)]);
   return `${k.name}+${k.hash.toString(16).padStart(8, "0")}+${raw.toString("base64")}`;
 }
 
@@ -53,14 +57,17 @@ export function parseVerifierKey(text: string): NoteKey {
   const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(text.trim());
   if (!m) throw new NoteError("a verifier key is <name>+<8 hex digits>+<base64 key>");
   const raw = Buffer.from(m[3]!, "base64");
-  if (raw.length !== 33 || raw[0] !== ALG_ED25519) throw new NoteError("only Ed25519 verifier keys are supported");
+  const algorithm = raw[0];
+  if (raw.length !== 33 || (algorithm !== ALG_ED25519 && algorithm !== ALG_COSIGNATURE_V1))
+    throw new NoteError("only Ed25519 and cosignature/v1 verifier keys are supported");
   const pub = raw.subarray(1);
   const hash = Number.parseInt(m[2]!, 16);
-  if (keyHash(m[1]!, pub) !== hash) throw new NoteError(`verifier key hash does not match its name and key`);
+  if (keyHash(m[1]!, pub, algorithm) !== hash) throw new NoteError(`verifier key hash does not match its name and key`);
   return {
     name: m[1]!,
     hash,
     publicKey: createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: "der", type: "spki" }),
+    algorithm,
   };
 }
 

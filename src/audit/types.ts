@@ -44,6 +44,10 @@ export interface Checkpoint {
   key: string;
   /** Ed25519 signature (base64) over checkpointMessage(seq, hash, time). */
   sig: string;
+  /** C2SP signed tlog-checkpoint over the Merkle tree of the first `seq` records (absent in v1 lines). */
+  note?: string;
+  /** The tree's frontier at `seq` (base64 SHA-256 hashes, largest subtree first). */
+  frontier?: string[];
 }
 
 export interface Receipt {

@@ -2,9 +2,11 @@
 // It finds the FIRST bad record (file, line, seq, what is wrong) and never calls records after
 // the last signed checkpoint valid: they are counted as unverified.
 import type { KeyObject } from "node:crypto";
-import { checkCheckpointLine, keyId } from "./checkpoint.ts";
+import { checkCheckpointLine, keyId, treeHeadOf } from "./checkpoint.ts";
+import { leafHash } from "./merkle.ts";
 import { checkRecordLine } from "./record.ts";
 import { CHECKPOINTS_FILE, segmentName, splitLines } from "./segments.ts";
+import { TreeFrontier } from "./tree.ts";
 import { type Checkpoint, GENESIS_HASH } from "./types.ts";
 
 export interface VerifyProblem {
@@ -35,6 +37,8 @@ export interface VerifyReport {
   unverified: number;
   problem: VerifyProblem | undefined;
   notes: string[];
+  /** Merkle roots (base64) at the sizes asked for with `rootsAt`, where the records reached them. */
+  roots: Record<number, string>;
 }
 
 export class ChainVerifier {
@@ -50,9 +54,16 @@ export class ChainVerifier {
   private lastFileLines = 0;
   private finished = false;
   private readonly notes: string[] = [];
+  private readonly tree = TreeFrontier.empty();
+  private readonly rootsWanted: Set<number>;
+  private readonly roots: Record<number, string> = {};
 
-  /** Call first, with the bytes of checkpoints.jsonl (undefined when the file is absent). */
-  constructor(checkpointBytes: Buffer | undefined, publicKey: KeyObject) {
+  /**
+   * Call first, with the bytes of checkpoints.jsonl (undefined when the file is absent).
+   * `rootsAt`: tree sizes whose Merkle root the report should carry (a witness's cosigned sizes).
+   */
+  constructor(checkpointBytes: Buffer | undefined, publicKey: KeyObject, rootsAt: readonly number[] = []) {
+    this.rootsWanted = new Set(rootsAt);
     if (!checkpointBytes) {
       this.notes.push("no checkpoints.jsonl: nothing is signed, every record is unverified");
       return;
@@ -88,6 +99,20 @@ export class ChainVerifier {
     });
     // A checkpoint write cut short by a crash: it vouches for nothing, and the one before stands.
     if (torn) this.notes.push(`torn final line in ${CHECKPOINTS_FILE} (${torn.length} bytes) ignored`);
+  }
+
+  /** A checkpoint's tree head and frontier against the tree of the records themselves. */
+  private treeProblem(cp: Checkpoint): string | undefined {
+    const head = treeHeadOf(cp)!;
+    if (!head.root.equals(this.tree.root()))
+      return `checkpoint at seq ${cp.seq} signs a Merkle root the records do not have`;
+    if (JSON.stringify(cp.frontier) !== JSON.stringify(this.tree.toJSON()))
+      return `checkpoint at seq ${cp.seq} carries a tree frontier the records do not have (bytes altered)`;
+    return undefined;
+  }
+
+  private checkpointLine(seq: number): number {
+    return [...this.checkpoints.keys()].indexOf(seq) + 1;
   }
 
   private get coveredSeq(): number {
@@ -151,6 +176,20 @@ export class ChainVerifier {
           lineNo,
           `record differs from the signed checkpoint at seq ${cp.seq}: the chain was rewritten at or before this record`,
         );
+      this.tree.append(leafHash(lines[i]!));
+      if (this.rootsWanted.has(r.seq)) this.roots[r.seq] = this.tree.root().toString("base64");
+      if (cp?.note) {
+        const problem = this.treeProblem(cp);
+        if (problem) {
+          this.checkpointProblem ??= {
+            file: CHECKPOINTS_FILE,
+            line: this.checkpointLine(cp.seq),
+            seq: cp.seq,
+            message: problem,
+          };
+          return false;
+        }
+      }
       this.prevHash = r.hash;
       this.expectedSeq++;
     }
@@ -192,6 +231,7 @@ export class ChainVerifier {
       unverified: Math.max(0, lastSeq - this.coveredSeq),
       problem,
       notes: this.notes,
+      roots: this.roots,
     };
   }
 }

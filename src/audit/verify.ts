@@ -8,10 +8,23 @@ import { ChainVerifier, type VerifyReport } from "./verify-core.ts";
 
 export class AuditDirError extends UserError {}
 
-export function verifyLogDir(dir: string, publicKey: KeyObject): VerifyReport {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new AuditDirError(`audit log directory ${dir} not found`);
+export interface VerifyDirOptions {
+  /** tree sizes whose Merkle roots the report should carry */
+  rootsAt?: readonly number[];
+  /** a missing directory is an empty log (anchors then say what it should have held) */
+  allowMissing?: boolean;
+}
+
+export function verifyLogDir(dir: string, publicKey: KeyObject, opts: VerifyDirOptions = {}): VerifyReport {
+  const missing = !existsSync(dir) || !statSync(dir).isDirectory();
+  if (missing && !opts.allowMissing) throw new AuditDirError(`audit log directory ${dir} not found`);
   const cpPath = join(dir, CHECKPOINTS_FILE);
-  const verifier = new ChainVerifier(existsSync(cpPath) ? readFileSync(cpPath) : undefined, publicKey);
+  const verifier = new ChainVerifier(existsSync(cpPath) ? readFileSync(cpPath) : undefined, publicKey, opts.rootsAt);
+  if (missing) {
+    const report = verifier.finish();
+    report.notes.unshift(`audit log directory ${dir} does not exist`);
+    return report;
+  }
   const segments = listSegments(dir);
   for (const [i, s] of segments.entries())
     if (!verifier.addSegment(s.index, readFileSync(s.path), i === segments.length - 1)) break;

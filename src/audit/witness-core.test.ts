@@ -44,7 +44,8 @@ test("every rewritten past is refused and the witness keeps what it cosigned", (
   const d = records(20);
   const state = addCheckpoint(request(0, d), {}, logs, witness, 1).state;
   const cases: Array<[string, string, number]> = [
-    ["a truncated log (the newest records and their checkpoints deleted)", request(20, d.slice(0, 12), 0), 409],
+    ["a truncated log (the newest records and their checkpoints deleted)", request(20, d.slice(0, 12), 0), 400],
+    ["a truncated log that claims an older size", request(12, d.slice(0, 12), 0), 409],
     ["a fork at the same size", request(20, records(20, "fork"), 0), 422],
     ["a rewritten past extended further", request(20, [...records(20, "fork"), ...records(5)], 20), 422],
     ["a proof from another size", request(12, [...d, ...records(4, "x")], 12), 409],
@@ -56,7 +57,7 @@ test("every rewritten past is refused and the witness keeps what it cosigned", (
     [
       "an unknown log",
       request(0, d, 0, signerFromSeed("other.example/log", randomBytes(32))).replace(ORIGIN, "other.example/log"),
-      403,
+      404,
     ],
     ["garbage", "old x\n\n", 400],
   ];
@@ -66,7 +67,7 @@ test("every rewritten past is refused and the witness keeps what it cosigned", (
     assert.deepEqual(a.state, state, `${what}: the state is unchanged`);
   }
   assert.equal(
-    addCheckpoint(request(20, d.slice(0, 12), 0), state, logs, witness, 2).body,
+    addCheckpoint(request(12, d.slice(0, 12), 0), state, logs, witness, 2).body,
     "20",
     "409 names the witness's size",
   );

@@ -1,5 +1,9 @@
 // `corral audit keygen | verify | tail | query | export`: the tamper-evident audit log.
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { loadWitnessKey } from "../audit/anchor-config.ts";
+import { copyEvidence, witnessEvidence } from "../audit/anchor-evidence.ts";
+import { type AnchorEvidence, type AnchorVerdict, anchoredSizes, judgeAnchors } from "../audit/anchor-verify.ts";
+import { DEFAULT_ORIGIN, noteKeyOf } from "../audit/checkpoint.ts";
 import {
   type AuditPolicySection,
   type AuditRecord,
@@ -18,10 +22,15 @@ import {
   type VerifyReport,
   verifyLogDir,
 } from "../audit/index.ts";
+import type { AuditSinkOptions } from "../audit/options.ts";
+import type { NoteKey } from "../audit/signed-note.ts";
+import { startWitness } from "../audit/witness-server.ts";
+import { WITNESS_PUB_FILE } from "../audit/witness-state.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { paint } from "../report/paint.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, type CommandContext, EXIT, UsageError } from "./command.ts";
+import { hostPortFlag } from "./host-port-flag.ts";
 
 const HELP = `usage: corral audit <subcommand> [options]
 
@@ -31,7 +40,15 @@ subcommands:
   keygen  --key PATH [--dir DIR] [--force]
                                        create the checkpoint signing key (0600) and PATH.pub
                                        (refused inside DIR, the log directory, when given)
-  verify  [--strict]                   prove the log untouched; reports the first bad record
+  verify  [--strict] [--witness URL[=KEY]]... [--anchor-copy FILE]...
+                                       prove the log untouched; reports the first bad record;
+                                       with witnesses (or the policy's audit.witnesses) or
+                                       copies of the anchored checkpoints, also that nothing
+                                       was cut from its end, deleted or re-signed
+  witness --listen ADDR --state DIR --log [ORIGIN=]PUB... [--name NAME]
+                                       run a witness (on another machine): cosigns each log's
+                                       checkpoints only when proven consistent with the last;
+                                       its key is made in DIR at first start (DIR/witness.pub)
   tail    [-n N] [--follow]            print the newest records (and new ones as they come)
   query   [--since T] [--until T] [--kind K]... [--identity I]
   export  --format ecs|json [filters]  records as ECS (Elastic Common Schema) JSON lines
@@ -45,10 +62,19 @@ options:
   --kind K         gate.decision, gate.alert, gate.aggregate, sandbox.run, policy.load,
                    approval, login, audit.note (repeatable)
   --identity I     actor identity, '*' wildcards allowed (agents/*)
-  --strict         verify: also exit 1 when records after the last checkpoint are unverified
+  --strict         verify: also exit 1 when records after the last checkpoint are unverified,
+                   or (with anchors) not yet anchored
+  --witness URL[=KEY]  verify: a witness and its witness.pub (KEY may come from the policy)
+  --anchor-copy FILE   verify: a copy of the checkpoint lines a syslog server or webhook kept
+  --origin O       the log's checkpoint origin (default: the policy's audit.origin, else
+                   ${DEFAULT_ORIGIN})
+  --listen ADDR    witness: where to listen (e.g. 0.0.0.0:7380)
+  --state DIR      witness: its key and state
+  --log [ORIGIN=]PUB   witness: a log it serves, by origin and checkpoint public key
+  --name NAME      witness: its key name (default corral-witness)
 
-exit codes: 0 valid / ok, 1 tampered (or unverified with --strict), 2 usage or input error,
-70 internal error
+exit codes: 0 valid / ok, 1 tampered (or unverified with --strict), 2 usage or input error
+(or no anchor given could be consulted), 70 internal error
 `;
 
 const OPTIONS = {
@@ -64,6 +90,13 @@ const OPTIONS = {
   until: { type: "string" },
   kind: { type: "string", multiple: true },
   identity: { type: "string" },
+  witness: { type: "string", multiple: true },
+  "anchor-copy": { type: "string", multiple: true },
+  origin: { type: "string" },
+  listen: { type: "string" },
+  state: { type: "string" },
+  log: { type: "string", multiple: true },
+  name: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>["values"];
@@ -80,17 +113,24 @@ export async function auditSectionFromPolicyFile(file: string): Promise<AuditPol
   return policy.audit;
 }
 
-async function location(v: Values, ctx: CommandContext): Promise<{ dir: string; key: string | undefined }> {
+interface Location {
+  dir: string;
+  key: string | undefined;
+  fromPolicy: AuditSinkOptions | undefined;
+}
+
+async function location(v: Values, ctx: CommandContext): Promise<Location> {
   let dir = v.dir ? resolve(ctx.cwd, v.dir) : undefined;
   let key = v.key ? resolve(ctx.cwd, v.key) : undefined;
+  let fromPolicy: AuditSinkOptions | undefined;
   if (v.policy) {
     const file = resolve(ctx.cwd, v.policy);
-    const opts = auditOptionsFromPolicy(await auditSectionFromPolicyFile(file), dirname(file));
-    dir ??= opts.dir;
-    key ??= opts.keyPath;
+    fromPolicy = auditOptionsFromPolicy(await auditSectionFromPolicyFile(file), dirname(file));
+    dir ??= fromPolicy.dir;
+    key ??= fromPolicy.keyPath;
   }
   if (!dir) throw new UsageError("which log? --dir DIR (or --policy FILE) is required");
-  return { dir, key };
+  return { dir, key, fromPolicy };
 }
 
 function formatOf(v: Values, allowed: string[], fallback: string): string {
@@ -163,15 +203,120 @@ export function verifyText(dir: string, r: VerifyReport, color: boolean): string
   return `${out.join("\n")}\n`;
 }
 
+function witnessesOf(v: Values, ctx: CommandContext, loc: Location): { url: string; keyPath: string }[] {
+  const configured = loc.fromPolicy?.witnesses ?? [];
+  if (!v.witness) return configured.map((w) => ({ url: w.url, keyPath: w.key }));
+  return v.witness.map((spec) => {
+    const eq = spec.indexOf("=");
+    const url = (eq < 0 ? spec : spec.slice(0, eq)).replace(/\/+$/, "");
+    if (!/^https?:\/\/[^/\s]+$/.test(url))
+      throw new UsageError(
+        `--witness ${spec}: not a witness URL`,
+        "e.g. --witness http://witness.example:7380=witness.pub",
+      );
+    if (eq >= 0) return { url, keyPath: resolve(ctx.cwd, spec.slice(eq + 1)) };
+    const known = configured.find((w) => w.url.replace(/\/+$/, "") === url);
+    if (!known) throw new UsageError(`--witness ${url}: which key?`, `give it as --witness ${url}=PATH/witness.pub`);
+    return { url, keyPath: known.key };
+  });
+}
+
+function anchorText(verdict: AnchorVerdict, lastSeq: number, color: boolean): string {
+  const out: string[] = [];
+  const head =
+    verdict.status === "tampered"
+      ? paint("TAMPERED", "red", color)
+      : verdict.status === "unchecked"
+        ? paint("not checked (no anchor answered)", "yellow", color)
+        : verdict.anchoredSize > 0
+          ? paint(`anchored through seq ${verdict.anchoredSize}`, "green", color)
+          : paint("nothing anchored yet", "yellow", color);
+  out.push(`off-host anchors: ${head}`);
+  for (const f of verdict.findings) {
+    const range = f.range ? ` [seq ${f.range.from}..${f.range.to}]` : "";
+    const mark = f.status === "tampered" ? paint("TAMPERED", "red", color) : f.status;
+    out.push(`  ${f.source}: ${mark}${range}: ${f.message}`);
+  }
+  if (verdict.status !== "tampered" && verdict.unanchored > 0)
+    out.push(
+      `  ${paint(`not yet anchored: ${plural(verdict.unanchored, "record")} (seq ${verdict.anchoredSize + 1}..${lastSeq})`, "yellow", color)}`,
+    );
+  return `${out.join("\n")}\n`;
+}
+
 async function verify(v: Values, ctx: CommandContext): Promise<number> {
-  const { dir, key } = await location(v, ctx);
-  if (!key) throw new UsageError("verify needs --key PATH.pub (the public key written by keygen)");
+  const loc = await location(v, ctx);
+  if (!loc.key) throw new UsageError("verify needs --key PATH.pub (the public key written by keygen)");
   const format = formatOf(v, ["text", "json"], "text");
-  const report = verifyLogDir(dir, loadPublicKey(key));
-  if (format === "json") ctx.stdout.write(`${JSON.stringify({ dir, ...report }, null, 2)}\n`);
-  else ctx.stdout.write(verifyText(dir, report, ctx.color));
-  if (report.status === "tampered") return EXIT.failed;
-  return v.strict && report.unverified > 0 ? EXIT.failed : EXIT.ok;
+  const publicKey = loadPublicKey(loc.key);
+  const origin = v.origin ?? loc.fromPolicy?.origin ?? DEFAULT_ORIGIN;
+  const logKey = noteKeyOf(origin, publicKey);
+  const evidence: AnchorEvidence[] = [
+    ...(await Promise.all(
+      witnessesOf(v, ctx, loc).map((w) => witnessEvidence(w.url, loadWitnessKey(w.keyPath), origin)),
+    )),
+    ...(v["anchor-copy"] ?? []).map((f) => copyEvidence(resolve(ctx.cwd, f), logKey)),
+  ];
+  const report = verifyLogDir(loc.dir, publicKey, {
+    rootsAt: anchoredSizes(evidence, logKey),
+    allowMissing: evidence.length > 0,
+  });
+  const verdict = evidence.length > 0 ? judgeAnchors(evidence, logKey, report) : undefined;
+  if (!verdict)
+    report.notes.push(
+      "no witness or anchor copy: removing the newest records together with their checkpoints, or the whole log, cannot be detected (configure audit.witnesses, or pass --witness / --anchor-copy)",
+    );
+  if (format === "json")
+    ctx.stdout.write(`${JSON.stringify({ dir: loc.dir, ...report, anchors: verdict }, null, 2)}\n`);
+  else {
+    ctx.stdout.write(verifyText(loc.dir, report, ctx.color));
+    if (verdict) ctx.stdout.write(anchorText(verdict, report.lastSeq, ctx.color));
+  }
+  if (report.status === "tampered" || verdict?.status === "tampered") return EXIT.failed;
+  if (verdict?.status === "unchecked") return EXIT.usage;
+  if (v.strict && (report.unverified > 0 || (verdict?.unanchored ?? 0) > 0)) return EXIT.failed;
+  return EXIT.ok;
+}
+
+async function witness(v: Values, ctx: CommandContext): Promise<number> {
+  if (!v.listen || !v.state)
+    throw new UsageError(
+      "witness needs --listen ADDR and --state DIR",
+      "e.g. corral audit witness --listen 0.0.0.0:7380 --state /var/lib/corral-witness --log corral.example/audit=audit.key.pub",
+    );
+  if (!v.log?.length)
+    throw new UsageError(
+      "which logs does this witness serve? --log [ORIGIN=]PATH.pub (repeatable)",
+      "the public key written by 'corral audit keygen' on the log's host",
+    );
+  const logs = new Map<string, NoteKey>();
+  for (const spec of v.log) {
+    const eq = spec.indexOf("=");
+    const origin = eq < 0 ? DEFAULT_ORIGIN : spec.slice(0, eq);
+    if (!/^[^\s+]+$/.test(origin)) throw new UsageError(`--log ${spec}: origin '${origin}' has spaces or '+'`);
+    if (logs.has(origin))
+      throw new UsageError(`--log: origin ${origin} given twice`, "give each log its own audit.origin");
+    logs.set(origin, noteKeyOf(origin, loadPublicKey(resolve(ctx.cwd, eq < 0 ? spec : spec.slice(eq + 1)))));
+  }
+  const name = v.name ?? "corral-witness";
+  const stateDir = resolve(ctx.cwd, v.state);
+  const running = await startWitness({
+    listen: hostPortFlag("listen", v.listen, "0.0.0.0:7380"),
+    stateDir,
+    logs,
+    name,
+    onEvent: (line) => ctx.stdout.write(`${new Date().toISOString()} ${line}\n`),
+  });
+  ctx.stdout.write(
+    `witness ${name} listening on ${running.url} for ${[...logs.keys()].join(", ")}\n` +
+      `${running.created ? "made its key; " : ""}verifier key (${join(stateDir, WITNESS_PUB_FILE)}): ${running.verifierKey}\n`,
+  );
+  await new Promise<void>((r) => {
+    if (ctx.stopSignal.aborted) r();
+    ctx.stopSignal.addEventListener("abort", () => r(), { once: true });
+  });
+  await running.close();
+  return EXIT.ok;
 }
 
 async function tail(v: Values, ctx: CommandContext): Promise<number> {
@@ -219,6 +364,9 @@ const AUDIT_INPUT_ERRORS = new Set([
   "AuditLockError",
   "QueryError",
   "CanonicalError",
+  "AnchorConfigError",
+  "WitnessStateError",
+  "HostPortError",
 ]);
 
 async function dispatch(args: string[], ctx: CommandContext): Promise<number> {
@@ -232,6 +380,8 @@ async function dispatch(args: string[], ctx: CommandContext): Promise<number> {
       return verify(values, ctx);
     case "tail":
       return tail(values, ctx);
+    case "witness":
+      return witness(values, ctx);
     case "query":
       return query(values, ctx, ["text", "json", "ecs"], "text");
     case "export":
@@ -240,7 +390,7 @@ async function dispatch(args: string[], ctx: CommandContext): Promise<number> {
     default:
       throw new UsageError(
         sub ? `unknown audit subcommand '${sub}'` : "which audit subcommand?",
-        "one of keygen, verify, tail, query, export (corral audit --help)",
+        "one of keygen, verify, witness, tail, query, export (corral audit --help)",
       );
   }
 }

@@ -311,5 +311,12 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
       );
     }
   }
+  const anchored = (policy.audit?.witnesses.length ?? 0) + (policy.audit?.anchor_sinks.length ?? 0);
+  if (policy.audit && anchored > 0 && !policy.audit.checkpoint)
+    add(
+      ["audit", policy.audit.witnesses.length > 0 ? "witnesses" : "anchor_sinks"],
+      "checkpoints are anchored off the host, but the log signs none",
+      "add audit.checkpoint: { key: /etc/corral/audit.key } (corral audit keygen --key PATH)",
+    );
   return problems;
 }

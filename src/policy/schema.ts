@@ -195,6 +195,31 @@ export const auditSchema = z.strictObject({
     .optional(),
   fsync: z.enum(["record", "batch", "none"]).default("batch"),
   aggregate_allowed: z.boolean().default(true),
+  origin: z
+    .string()
+    .regex(/^[^\s+]+$/, "an origin without spaces or '+', e.g. corral.example/audit")
+    .optional()
+    .describe("the log's name in its checkpoints (C2SP origin) and at witnesses; default corral.local/audit"),
+  witnesses: z
+    .array(
+      z.strictObject({
+        url: z.string().regex(/^https?:\/\/[^/\s]+\/?$/, "a witness base URL, e.g. http://witness.example:7380"),
+        key: z.string().min(1).describe("path to the witness's witness.pub"),
+      }),
+    )
+    .default([])
+    .describe("C2SP tlog-witnesses that cosign each checkpoint (corral audit witness)"),
+  anchor_sinks: z
+    .array(
+      z.union([
+        z.strictObject({
+          syslog: z.string().regex(/^(udp|tcp):\/\/[^/\s]+:\d+$/, "udp://HOST:PORT or tcp://HOST:PORT"),
+        }),
+        z.strictObject({ webhook: z.string().regex(/^https?:\/\/\S+$/, "an http(s) URL") }),
+      ]),
+    )
+    .default([])
+    .describe("copies of each checkpoint sent off the host (remote syslog, webhook) to verify against"),
 });
 
 export const uiSchema = z.strictObject({

@@ -1,0 +1,134 @@
+// Off-host anchoring end to end on loopback: a real witness (HTTP, state on disk), real logs,
+// the CLI's verify. The same cases run across network namespaces in anchor.int.test.ts.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import {
+  backupSegment,
+  cutTail,
+  deleteLog,
+  newCase,
+  rewriteWithFreshKey,
+  verifyWith,
+  writeRecords,
+} from "../testing/anchor-scenarios.ts";
+import { noteKeyOf } from "./checkpoint.ts";
+import { loadPublicKey } from "./keys.ts";
+import { type RunningWitness, startWitness } from "./witness-server.ts";
+
+const root = mkdtempSync(join(tmpdir(), "corral-anchor-"));
+let witness: RunningWitness;
+const logs = new Map();
+const target = () => ({ url: witness.url, pub: join(root, "witness", "witness.pub") });
+
+before(async () => {
+  witness = await startWitness({
+    listen: { host: "127.0.0.1", port: 0 },
+    stateDir: join(root, "witness"),
+    logs,
+    name: "test-witness",
+  });
+});
+after(async () => {
+  await witness.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function serve(name: string, origin: string) {
+  const c = newCase(root, name);
+  logs.set(origin, noteKeyOf(origin, loadPublicKey(c.pub)));
+  return c;
+}
+
+test("a healthy log is cosigned as it grows and verifies as anchored", async () => {
+  const c = serve("healthy", "t.example/healthy");
+  const report = await writeRecords(c, target(), 45, { origin: "t.example/healthy" });
+  assert.equal(report?.targets[0]?.anchoredSize, 45, JSON.stringify(report));
+  const v = await verifyWith(c, target(), ["--origin", "t.example/healthy"]);
+  assert.equal(v.code, 0, JSON.stringify(v.json));
+  assert.equal(v.json.anchors?.anchoredSize, 45);
+  const state = JSON.parse(readFileSync(join(root, "witness", "state.json"), "utf8"));
+  assert.equal(state.logs["t.example/healthy"].size, 45, "the witness persisted what it cosigned");
+});
+
+test("the newest records deleted with their checkpoints: TAMPERED, naming the lost range", async () => {
+  const c = serve("cut", "t.example/cut");
+  await writeRecords(c, target(), 50, { origin: "t.example/cut" });
+  cutTail(c, 30);
+  const local = await verifyWith(c, { ...target(), url: "http://127.0.0.1:9" }, ["--origin", "t.example/cut"]);
+  assert.equal(local.json.status, "valid", "the local chain alone cannot see it");
+  const v = await verifyWith(c, target(), ["--origin", "t.example/cut"]);
+  assert.equal(v.code, 1);
+  assert.deepEqual(v.json.anchors?.findings[0]?.range, { from: 31, to: 50 });
+});
+
+test("the whole log deleted: TAMPERED, records 1..N lost", async () => {
+  const c = serve("gone", "t.example/gone");
+  await writeRecords(c, target(), 20, { origin: "t.example/gone" });
+  deleteLog(c);
+  const v = await verifyWith(c, target(), ["--origin", "t.example/gone"]);
+  assert.equal(v.code, 1);
+  assert.deepEqual(v.json.anchors?.findings[0]?.range, { from: 1, to: 20 });
+});
+
+test("the chain rewritten and re-signed with a fresh key: TAMPERED", async () => {
+  const c = serve("resigned", "t.example/resigned");
+  await writeRecords(c, target(), 20, { origin: "t.example/resigned" });
+  await rewriteWithFreshKey(join(root, "resigned-x"), c, target(), 20);
+  const v = await verifyWith(c, target(), ["--origin", "t.example/resigned"]);
+  assert.equal(v.json.status, "valid", "with the attacker's key the local chain checks out");
+  assert.equal(v.code, 1);
+  assert.match(v.json.anchors?.findings[0]?.message ?? "", /not signed by the given log key/);
+});
+
+test("a segment replaced from an older backup: TAMPERED, naming what the backup lacks", async () => {
+  const c = serve("backup", "t.example/backup");
+  const w = target();
+  await writeRecords(c, w, 25, { origin: "t.example/backup", segmentRecords: 20 });
+  const backup = backupSegment(c, 2);
+  await writeRecords(c, w, 30, { origin: "t.example/backup", segmentRecords: 20 });
+  backup.restore();
+  const v = await verifyWith(c, w, ["--origin", "t.example/backup"]);
+  assert.equal(v.json.status, "valid", "the backup is a consistent older log");
+  assert.equal(v.code, 1);
+  assert.deepEqual(v.json.anchors?.findings[0]?.range, { from: 26, to: 55 });
+});
+
+test("with the witness away the log keeps writing, and verify reports what is not anchored", async () => {
+  const c = serve("away", "t.example/away");
+  const w = target();
+  await writeRecords(c, w, 20, { origin: "t.example/away" });
+  const down = { url: "http://127.0.0.1:9", pub: w.pub };
+  const started = performance.now();
+  const report = await writeRecords(c, down, 35, { origin: "t.example/away" });
+  assert.ok(performance.now() - started < 5000, "records never wait for the witness");
+  const status = report?.targets[0];
+  assert.equal(status?.anchoredSize, 0);
+  assert.equal(status?.pendingSize, 55);
+  assert.ok((status?.backlog ?? 0) >= 1 && status?.lastError, JSON.stringify(status));
+  const v = await verifyWith(c, w, ["--origin", "t.example/away"]);
+  assert.equal(v.code, 0, JSON.stringify(v.json.anchors));
+  assert.equal(v.json.anchors?.anchoredSize, 20);
+  assert.equal(v.json.anchors?.unanchored, 35);
+  assert.equal((await verifyWith(c, w, ["--origin", "t.example/away", "--strict"])).code, 1, "--strict fails on it");
+  assert.equal((await verifyWith(c, down, ["--origin", "t.example/away"])).code, 2, "no anchor answered");
+});
+
+test("the witness refuses an inconsistent checkpoint and keeps what it cosigned", async () => {
+  const c = serve("fork", "t.example/fork");
+  const w = target();
+  await writeRecords(c, w, 20, { origin: "t.example/fork" });
+  // The same key and origin, another history: what a host that rewrote its log would push.
+  deleteLog(c);
+  const report = await writeRecords(c, w, 30, { origin: "t.example/fork", salt: "-forked" });
+  const status = report?.targets[0];
+  assert.equal(status?.refused, true, JSON.stringify(status));
+  assert.match(status?.lastError ?? "", /no checkpoint at that size|422/);
+  const state = JSON.parse(readFileSync(join(root, "witness", "state.json"), "utf8"));
+  assert.equal(state.logs["t.example/fork"].size, 20, "the witness still holds the first history");
+  const v = await verifyWith(c, w, ["--origin", "t.example/fork"]);
+  assert.equal(v.code, 1);
+  assert.match(v.json.anchors?.findings[0]?.message ?? "", /rewritten or replaced/);
+});
