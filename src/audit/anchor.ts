@@ -101,6 +101,7 @@ class TargetRunner {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       this.wake = () => {
         clearTimeout(this.timer);
