@@ -132,3 +132,46 @@ test("the witness refuses an inconsistent checkpoint and keeps what it cosigned"
   assert.equal(v.code, 1);
   assert.match(v.json.anchors?.findings[0]?.message ?? "", /rewritten or replaced/);
 });
+
+test("a gate writing the log shows its anchoring in /metrics and at /audit/anchors", async () => {
+  const { Gate } = await import("../gate/gate.ts");
+  const { GateAdminClient } = await import("../gate/admin/client.ts");
+  const { parsePolicy } = await import("../policy/index.ts");
+  const { openAuditSink } = await import("./open.ts");
+  const { pino } = await import("pino");
+  const c = serve("gate", "t.example/gate");
+  const sink = await openAuditSink({
+    dir: c.dir,
+    keyPath: c.key,
+    fsync: "none",
+    checkpointEvery: 5,
+    origin: "t.example/gate",
+    witnesses: [{ url: witness.url, key: target().pub }, { url: "http://127.0.0.1:9", key: target().pub }],
+  });
+  const gate = await Gate.start({
+    loaded: parsePolicy("version: 1\n", "corral.yaml"),
+    serve: { proxy: false, dns: false, admin: true },
+    listen: { admin: { host: "127.0.0.1", port: 0 } },
+    logger: pino({ level: "silent" }),
+    audit: sink,
+  });
+  try {
+    for (let i = 0; i < 12; i++) await sink.record("gate.decision", "agents/a", { decision: "allow", n: i });
+    const client = new GateAdminClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}`, token: gate.adminToken });
+    let anchors = await client.auditAnchors();
+    for (let i = 0; i < 100 && anchors?.targets[0]?.anchoredSize !== 10; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      anchors = await client.auditAnchors();
+    }
+    assert.equal(anchors?.targets[0]?.anchoredSize, 10, JSON.stringify(anchors));
+    assert.equal(anchors?.targets[1]?.anchoredSize, 0);
+    assert.ok(anchors?.targets[1]?.lastError);
+    const metrics = await (await fetch(`http://127.0.0.1:${gate.addresses.admin!.port}/metrics`)).text();
+    assert.match(metrics, new RegExp(`corral_audit_anchored_size\\{target="${witness.url}",kind="witness"\\} 10`));
+    assert.match(metrics, /corral_audit_unanchored_records\{target="http:\/\/127.0.0.1:9",kind="witness"\} 1[0-9]/);
+    assert.match(metrics, /corral_audit_anchor_backlog\{target="http:\/\/127.0.0.1:9",kind="witness"\} [1-9]/);
+  } finally {
+    await gate.close();
+    await sink.close();
+  }
+});

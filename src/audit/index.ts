@@ -1,4 +1,5 @@
 export { AggregatingSink, isAggregatable } from "./aggregate.ts";
+export { type AnchorStatus, CheckpointAnchor } from "./anchor.ts";
 export { CanonicalError, canonicalize, sha256Hex } from "./canonical.ts";
 export { checkCheckpointLine, checkpointMessage, keyId, signCheckpoint } from "./checkpoint.ts";
 export { outcome, toEcs } from "./ecs.ts";
@@ -12,7 +13,7 @@ export { endPosition, followRecords, lastRecords, readRecords } from "./reader.t
 export { buildRecord, checkRecordLine, recordHash } from "./record.ts";
 export { AuditReporter, type Delivery, REPORTABLE_KINDS, type ReporterOptions } from "./remote.ts";
 export { CHECKPOINTS_FILE, listSegments, segmentName } from "./segments.ts";
-export type { AuditSink } from "./sink.ts";
+export type { AnchorReport, AuditSink } from "./sink.ts";
 export * from "./types.ts";
 export { AuditDirError, verifyLogDir } from "./verify.ts";
 export { ChainVerifier, type VerifyProblem, type VerifyReport } from "./verify-core.ts";

@@ -13,6 +13,7 @@ import {
   openAuditSink,
   verifyLogDir,
 } from "../audit/index.ts";
+import { GateAdminClient } from "../gate/admin/client.ts";
 import { findAdminToken } from "../gate/admin-token.ts";
 import { readDeployment } from "../model/load.ts";
 import { computeReachability, serviceId } from "../model/reachability.ts";
@@ -152,7 +153,9 @@ async function wireAudit(
   policy: Policy | undefined,
   policyFile: string | undefined,
   stateDir: string,
-  gate: { url: string; token: () => string | undefined } | undefined,
+  gate:
+    | { url: string; token: () => string | undefined; client?: { auditAnchors(): Promise<AuditState["anchors"]> } }
+    | undefined,
   warn: (m: string) => void,
 ): Promise<AuditWiring> {
   const section = policy?.audit;
@@ -165,10 +168,11 @@ async function wireAudit(
     let cached: { at: number; state: AuditState } | undefined;
     out.state = async () => {
       // Verifying reads the whole log: at most once a minute.
-      if (cached && Date.now() - cached.at < 60_000) return cached.state;
-      const state = auditStateOf(logDir!, pubPath);
-      cached = { at: Date.now(), state };
-      return state;
+      if (!cached || Date.now() - cached.at >= 60_000)
+        cached = { at: Date.now(), state: auditStateOf(logDir!, pubPath) };
+      // Anchoring moves by the second and costs one request: asked every time.
+      const anchors = gate?.client ? await gate.client.auditAnchors().catch(() => undefined) : undefined;
+      return anchors === undefined ? cached.state : { ...cached.state, anchors };
     };
     out.runs = async (limit) => {
       if (!existsSync(logDir!)) return [];
@@ -323,7 +327,13 @@ export const command: Command = {
       policy,
       policyFile,
       stateDir,
-      gateUrl ? { url: gateUrl, token: () => findAdminToken(ctx.env, gateStateDir) } : undefined,
+      gateUrl
+        ? {
+            url: gateUrl,
+            token: () => findAdminToken(ctx.env, gateStateDir),
+            client: new GateAdminClient({ baseUrl: gateUrl, token: () => findAdminToken(ctx.env, gateStateDir) }),
+          }
+        : undefined,
       (m) => ctx.stderr.write(`corral ui: ${m}\n`),
     );
     if (audit.note) ctx.stderr.write(`corral ui: ${audit.note}\n`);

@@ -59,6 +59,8 @@ export interface Alert {
 }
 
 /** The audit sink's shape (src/audit), accepted without importing it. */
+import type { AuditAnchors } from "./admin/schemas.ts";
+
 export interface AuditSink {
   record(
     kind: "gate.decision" | "gate.alert" | "policy.load" | "approval" | "login" | "sandbox.run",
@@ -66,6 +68,8 @@ export interface AuditSink {
     data: Record<string, unknown>,
   ): Promise<unknown>;
   close?(): Promise<void>;
+  /** where checkpoints stand off the host (src/audit/sink.ts AnchorReport) */
+  anchors?(): NonNullable<AuditAnchors>;
 }
 
 interface BusEvents {

@@ -97,6 +97,7 @@ export class Gate {
     this.loaded = opts.loaded;
     this.logger = opts.logger ?? createLogger();
     this.audit = new GateAudit(opts.audit, opts.relay, this.logger, () => this.loaded.policy.audit !== undefined);
+    if (opts.audit?.anchors) this.metrics.watchAnchors(() => opts.audit?.anchors?.());
     this.alerting = new Alerting({
       logger: this.logger,
       metrics: this.metrics,
@@ -243,6 +244,7 @@ export class Gate {
         return digest !== undefined;
       },
       ...(this.opts.audit ? { appendAudit: (kind, actor, data) => this.opts.audit!.record(kind, actor, data) } : {}),
+      auditAnchors: () => this.opts.audit?.anchors?.() ?? null,
     });
     this.self = this.listeners.self(plan);
     await this.discovery?.start();

@@ -1,5 +1,9 @@
 // Prometheus metrics, one registry per gate (tests run several gates in one process).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { AuditAnchors } from "./admin/schemas.ts";
+
+type AnchorReport = NonNullable<AuditAnchors>;
+
 import type { DecisionEvent } from "./events.ts";
 
 const BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
@@ -61,6 +65,45 @@ export class GateMetrics {
       labelNames: ["result"],
       registers,
     });
+  }
+
+  /** Gauges read at scrape time from the audit log's anchoring (absent without witnesses or sinks). */
+  watchAnchors(report: () => AnchorReport | undefined): void {
+    const registers = [this.registry];
+    const gauge = (
+      name: string,
+      help: string,
+      value: (t: AnchorReport["targets"][number], r: AnchorReport) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["target", "kind"],
+        registers,
+        collect() {
+          this.reset();
+          const r = report();
+          for (const t of r?.targets ?? []) this.set({ target: t.id, kind: t.kind }, value(t, r!));
+        },
+      });
+    gauge(
+      "corral_audit_anchored_size",
+      "largest log size the target acknowledged (cosigned, for a witness)",
+      (t) => t.anchoredSize,
+    );
+    gauge(
+      "corral_audit_anchor_backlog",
+      "checkpoints offered to the target and not yet acknowledged",
+      (t) => t.backlog,
+    );
+    gauge("corral_audit_unanchored_records", "records after the target's acknowledged size", (t, r) =>
+      Math.max(0, r.lastSeq - t.anchoredSize),
+    );
+    gauge(
+      "corral_audit_anchor_refused",
+      "1 when the target refused the last checkpoint (not merely unreachable)",
+      (t) => (t.refused ? 1 : 0),
+    );
   }
 
   // Label sets are few (identities × rules × outcomes) and requests many: each set's bound

@@ -25,6 +25,21 @@ export interface AuditState {
   unverified: number;
   lastCheckpoint?: { seq: number; time: string; hash: string; key?: string };
   problem?: string;
+  /**
+   * Where checkpoints stand off the host, as the log's writer (the gate) reports it: null when
+   * none are configured; absent when no writer answered.
+   */
+  anchors?: {
+    lastSeq: number;
+    targets: {
+      id: string;
+      kind: string;
+      anchoredSize: number;
+      backlog: number;
+      lastError?: string;
+      refused: boolean;
+    }[];
+  } | null;
   /** When this state was computed (ISO 8601). */
   checkedAt: string;
 }

@@ -7,6 +7,7 @@ import {
   approvalId,
   approvalRequest,
   approvalsList,
+  auditAnchors,
   errorBody,
   health,
   mintedRun,
@@ -102,6 +103,10 @@ export class GateAdminClient {
 
   health() {
     return this.call("GET", "/healthz", health);
+  }
+
+  async auditAnchors() {
+    return (await this.call("GET", "/audit/anchors", auditAnchors)).anchors;
   }
 
   ready() {

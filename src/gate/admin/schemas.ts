@@ -10,6 +10,29 @@ export const approvalId = z.string().regex(APPROVAL_ID, "an approval id is 1-32 
 
 export const errorBody = z.object({ error: z.string() });
 
+/** Where the audit log's checkpoints stand off the host (src/audit/anchor.ts AnchorStatus). */
+export const auditAnchors = z.object({
+  anchors: z
+    .object({
+      lastSeq: z.number(),
+      targets: z.array(
+        z.object({
+          id: z.string(),
+          kind: z.enum(["witness", "webhook", "syslog"]),
+          anchoredSize: z.number(),
+          pendingSize: z.number().optional(),
+          backlog: z.number(),
+          attempts: z.number(),
+          lastError: z.string().optional(),
+          refused: z.boolean(),
+          lastSuccess: z.string().optional(),
+        }),
+      ),
+    })
+    .nullable(),
+});
+export type AuditAnchors = z.infer<typeof auditAnchors>["anchors"];
+
 export const approvalRequest = z.object({
   id: z.string(),
   identity: z.string(),

@@ -13,6 +13,7 @@ import type { EventBus } from "../events.ts";
 import { alertFields, decisionFields } from "../log.ts";
 import type { GateMetrics } from "../metrics.ts";
 import {
+  type AuditAnchors,
   approvalParams,
   approveBody,
   auditRecordBody,
@@ -39,6 +40,8 @@ export interface AdminDeps {
   /** per-run identities; absent: the endpoints answer 404 */
   mintRun?(parent: string, run: string, ttlMs: number): { token: string; expires: number };
   releaseRun?(token: string): boolean;
+  /** where the audit log's checkpoints stand off the host (witnesses, anchor sinks) */
+  auditAnchors?(): AuditAnchors;
   /** appends a record other processes report (the gate holds the audit log's lock) */
   appendAudit?(
     kind: RemoteAuditKind,
@@ -172,6 +175,7 @@ export function createAdminServer(deps: AdminDeps): FastifyInstance {
         release(req.params.token) ? { released: true } : reply.code(404).send({ error: "no such token" }),
     );
   }
+  app.get("/audit/anchors", async () => ({ anchors: deps.auditAnchors?.() ?? null }));
   if (deps.appendAudit) {
     const append = deps.appendAudit;
     app.post<{ Body: z.infer<typeof auditRecordBody> }>(

@@ -109,6 +109,17 @@ export async function refreshAudit() {
     ["checked", time(state.checkedAt)],
   ];
   if (state.problem) rows.push(["problem", state.problem]);
+  const anchors = state.anchors;
+  if (anchors === null)
+    rows.push(["off-host anchors", "none configured (audit.witnesses): tail truncation is undetectable"]);
+  for (const t of anchors?.targets ?? []) {
+    const behind = Math.max(0, anchors.lastSeq - t.anchoredSize);
+    const trouble = t.lastError ? ` (${t.refused ? "REFUSED" : "unreachable"}: ${t.lastError})` : "";
+    rows.push([
+      `${t.kind} ${t.id}`,
+      `anchored through seq ${t.anchoredSize}, ${behind} not yet anchored, backlog ${t.backlog}${trouble}`,
+    ]);
+  }
   for (const [k, v] of rows)
     dl.append(el("dt", {}, k), el("dd", { class: k === "status" ? `status-${state.status}` : "" }, String(v)));
 }
