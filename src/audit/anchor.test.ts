@@ -146,7 +146,10 @@ test("a gate writing the log shows its anchoring in /metrics and at /audit/ancho
     fsync: "none",
     checkpointEvery: 5,
     origin: "t.example/gate",
-    witnesses: [{ url: witness.url, key: target().pub }, { url: "http://127.0.0.1:9", key: target().pub }],
+    witnesses: [
+      { url: witness.url, key: target().pub },
+      { url: "http://127.0.0.1:9", key: target().pub },
+    ],
   });
   const gate = await Gate.start({
     loaded: parsePolicy("version: 1\n", "corral.yaml"),
@@ -157,7 +160,10 @@ test("a gate writing the log shows its anchoring in /metrics and at /audit/ancho
   });
   try {
     for (let i = 0; i < 12; i++) await sink.record("gate.decision", "agents/a", { decision: "allow", n: i });
-    const client = new GateAdminClient({ baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}`, token: gate.adminToken });
+    const client = new GateAdminClient({
+      baseUrl: `http://127.0.0.1:${gate.addresses.admin!.port}`,
+      token: gate.adminToken,
+    });
     let anchors = await client.auditAnchors();
     for (let i = 0; i < 100 && anchors?.targets[0]?.anchoredSize !== 10; i++) {
       await new Promise((r) => setTimeout(r, 20));

@@ -1,6 +1,7 @@
 // Child process for anchor.int.test.ts, run inside the log host's network namespace.
 //   write DIR KEY ORIGIN URL PUB N [SALT] [SEGMENT_RECORDS]   N records, then the anchor report as JSON
 //   crash DIR KEY ORIGIN URL PUB                              records until killed, "A <seq>" per ack
+//   sinks DIR KEY ORIGIN SINKS_JSON N                         N records with anchor sinks only
 import { openAuditSink } from "../audit/open.ts";
 import { writeRecords } from "./anchor-scenarios.ts";
 
@@ -14,6 +15,10 @@ if (mode === "write") {
     ...(salt && salt !== "-" ? { salt } : {}),
     ...(seg ? { segmentRecords: Number(seg) } : {}),
   });
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} else if (mode === "sinks") {
+  // here URL is a JSON list of anchor sinks and PUB is the record count
+  const report = await writeRecords(c, { url: "", pub: "" }, Number(pub), { origin: origin!, sinks: JSON.parse(url!) });
   process.stdout.write(`${JSON.stringify(report)}\n`);
 } else if (mode === "crash") {
   const sink = await openAuditSink({

@@ -4,6 +4,7 @@
 // Each case returns what `corral audit verify --witness` said, for the test to judge.
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { AnchorSinkConfig } from "../audit/anchor-config.ts";
 import { generateSigningKey } from "../audit/keys.ts";
 import { openAuditSink } from "../audit/open.ts";
 import type { AnchorReport } from "../audit/sink.ts";
@@ -42,7 +43,7 @@ export async function writeRecords(
   c: Case,
   witness: { url: string; pub: string },
   n: number,
-  opts: { every?: number; segmentRecords?: number; salt?: string; origin?: string } = {},
+  opts: { every?: number; segmentRecords?: number; salt?: string; origin?: string; sinks?: AnchorSinkConfig[] } = {},
 ): Promise<AnchorReport | undefined> {
   const sink = await openAuditSink({
     dir: c.dir,
@@ -52,7 +53,8 @@ export async function writeRecords(
     checkpointIntervalMs: 0,
     ...(opts.segmentRecords ? { maxSegmentRecords: opts.segmentRecords } : {}),
     ...(opts.origin ? { origin: opts.origin } : {}),
-    witnesses: [{ url: witness.url, key: witness.pub }],
+    ...(witness.url ? { witnesses: [{ url: witness.url, key: witness.pub }] } : {}),
+    ...(opts.sinks ? { anchorSinks: opts.sinks } : {}),
   });
   for (let i = 0; i < n; i++)
     await sink.record(
