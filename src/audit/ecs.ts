@@ -27,7 +27,8 @@ export function outcome(r: AuditRecord): "success" | "failure" | "unknown" {
   if (decision === "deny") return "failure";
   if (typeof d.ok === "boolean") return d.ok ? "success" : "failure";
   if (typeof d.approved === "boolean") return d.approved ? "success" : "failure";
-  if (typeof d.exit_code === "number") return d.exit_code === 0 ? "success" : "failure";
+  const exit = typeof d.exit_code === "number" ? d.exit_code : d.exitCode;
+  if (typeof exit === "number") return exit === 0 ? "success" : "failure";
   return "unknown";
 }
 

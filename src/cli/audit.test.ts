@@ -98,6 +98,11 @@ test("tail, query and export ecs", async () => {
     assert.equal(doc.destination.domain, "evil.example");
     assert.equal(doc.corral.identity, "agents/celery");
     assert.match(doc.hash.sha256, /^[0-9a-f]{64}$/);
+    const o = await corral(["audit", "export", "--dir", "log", "--format", "ocsf", "--kind", "gate.decision"], s.root);
+    const ocsf = JSON.parse(o.stdout);
+    assert.equal(ocsf.disposition_id, 2, "OCSF: blocked");
+    assert.equal(ocsf.dst_endpoint.hostname, "evil.example");
+    assert.equal(ocsf.metadata.version, "1.3.0");
     const bad = await corral(["audit", "query", "--dir", "log", "--since", "last tuesday"], s.root);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--since 'last tuesday' is neither/);

@@ -22,6 +22,7 @@ import {
   type VerifyReport,
   verifyLogDir,
 } from "../audit/index.ts";
+import { toOcsf } from "../audit/ocsf.ts";
 import type { AuditSinkOptions } from "../audit/options.ts";
 import type { NoteKey } from "../audit/signed-note.ts";
 import { startWitness } from "../audit/witness-server.ts";
@@ -51,13 +52,15 @@ subcommands:
                                        its key is made in DIR at first start (DIR/witness.pub)
   tail    [-n N] [--follow]            print the newest records (and new ones as they come)
   query   [--since T] [--until T] [--kind K]... [--identity I]
-  export  --format ecs|json [filters]  records as ECS (Elastic Common Schema) JSON lines
+  export  --format ecs|ocsf|json [filters]
+                                       records as ECS (Elastic Common Schema) or OCSF 1.3
+                                       JSON lines
 
 options:
   --dir DIR        the log directory
   --key PATH       verify: the public key (PATH.pub, or PATH with PATH.pub beside it)
   --policy FILE    take --dir and --key from the policy's audit: section
-  --format F       verify: text|json; tail/query: text|json|ecs; export: ecs|json
+  --format F       verify: text|json; tail/query: text|json|ecs|ocsf; export: ecs|ocsf|json
   --since/--until  ISO time (2026-11-25T08:00:00Z) or a duration ago (90s, 15m, 1h, 2d)
   --kind K         gate.decision, gate.alert, gate.aggregate, sandbox.run, policy.load,
                    approval, login, audit.note (repeatable)
@@ -158,6 +161,7 @@ function dataText(data: AuditRecord["data"]): string {
 function printer(format: string, ctx: CommandContext): (r: AuditRecord) => void {
   if (format === "json") return (r) => ctx.stdout.write(`${JSON.stringify(r)}\n`);
   if (format === "ecs") return (r) => ctx.stdout.write(`${JSON.stringify(toEcs(r))}\n`);
+  if (format === "ocsf") return (r) => ctx.stdout.write(`${JSON.stringify(toOcsf(r))}\n`);
   return (r) => {
     const denied = r.data.decision === "deny" || r.kind === "gate.alert";
     const kind = paint(r.kind.padEnd(14), denied ? "red" : "blue", ctx.color);
@@ -323,7 +327,7 @@ async function tail(v: Values, ctx: CommandContext): Promise<number> {
   const { dir } = await location(v, ctx);
   const n = v.n === undefined ? 10 : Number(v.n);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`-n ${v.n} is not a count`);
-  const print = printer(formatOf(v, ["text", "json", "ecs"], "text"), ctx);
+  const print = printer(formatOf(v, ["text", "json", "ecs", "ocsf"], "text"), ctx);
   const match = recordMatcher(filterOf(v));
   const from = await endPosition(dir);
   for (const r of await lastRecords(dir, n)) if (match(r)) print(r);
@@ -383,10 +387,10 @@ async function dispatch(args: string[], ctx: CommandContext): Promise<number> {
     case "witness":
       return witness(values, ctx);
     case "query":
-      return query(values, ctx, ["text", "json", "ecs"], "text");
+      return query(values, ctx, ["text", "json", "ecs", "ocsf"], "text");
     case "export":
-      if (!values.format) throw new UsageError("export needs --format ecs (or json)");
-      return query(values, ctx, ["ecs", "json"], "ecs");
+      if (!values.format) throw new UsageError("export needs --format ecs, ocsf or json");
+      return query(values, ctx, ["ecs", "ocsf", "json"], "ecs");
     default:
       throw new UsageError(
         sub ? `unknown audit subcommand '${sub}'` : "which audit subcommand?",

@@ -331,7 +331,13 @@ export async function run(options: RunOptions, pool?: SandboxPool): Promise<RunR
       limitHits: report.limitHits,
       peakMemoryBytes: report.peakMemoryBytes,
       cpuTimeMs: report.cpuTimeMs,
-      deniedEgress: report.deniedEgress,
+      // Names the resolver refused, and requests the gate refused (403, or 407 without a credential).
+      deniedEgress: [
+        ...report.deniedEgress,
+        ...report.gateRequests
+          .filter((r) => r.status === 403 || r.status === 407)
+          .map((r) => ({ kind: "http" as const, name: r.target, method: r.method, status: r.status })),
+      ],
       gateRequests: report.gateRequests.length,
       durationMs: report.durationMs,
     });

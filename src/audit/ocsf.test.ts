@@ -1,0 +1,45 @@
+// OCSF: each kind lands in its class with a type_uid OCSF defines, and nothing recorded is lost.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { toOcsf } from "./ocsf.ts";
+import type { AuditRecord } from "./types.ts";
+
+const rec = (kind: string, data: AuditRecord["data"], ip?: string): AuditRecord => ({
+  seq: 7,
+  time: "2026-12-04T05:00:00.000Z",
+  kind,
+  actor: { identity: "agents/celery", ...(ip ? { ip } : {}) },
+  data,
+  prev: "0".repeat(64),
+  hash: "ab".repeat(32),
+});
+
+test("decisions, alerts, sandbox runs, logins and approvals map to their OCSF classes", () => {
+  const cases: Array<[AuditRecord, number, number]> = [
+    [
+      rec("gate.decision", { decision: "deny", host: "evil.example", port: 443, transport: "connect" }, "172.18.0.5"),
+      4002,
+      400203,
+    ],
+    [rec("gate.decision", { decision: "allow", name: "pypi.org", transport: "dns" }), 4003, 400301],
+    [rec("gate.alert", { kind: "deny-burst", message: "12 denies in 10s" }), 2004, 200401],
+    [rec("sandbox.run", { command: ["python", "plugin.py"], exitCode: 137, limitHits: ["memory"] }), 1007, 100702],
+    [rec("login", { user: "admin", ok: false }), 3002, 300201],
+    [rec("approval", { id: "3fa9", verdict: "approve", ok: true }), 3003, 300301],
+  ];
+  for (const [r, cls, type] of cases) {
+    const o = toOcsf(r);
+    assert.equal(o.class_uid, cls, r.kind);
+    assert.equal(o.type_uid, type, r.kind);
+    assert.equal(o.time, Date.parse(r.time));
+    assert.deepEqual((o.unmapped as { corral: { data: unknown } }).corral.data, r.data, "nothing recorded is dropped");
+    assert.equal((o.metadata as { uid: string }).uid, r.hash);
+  }
+  const denied = toOcsf(cases[0]![0]);
+  assert.equal(denied.disposition_id, 2);
+  assert.deepEqual(denied.dst_endpoint, { hostname: "evil.example", port: 443 });
+  assert.deepEqual(denied.src_endpoint, { ip: "172.18.0.5" });
+  const run = toOcsf(cases[3]![0]);
+  assert.equal(run.exit_code, 137);
+  assert.equal(run.status_id, 2, "a non-zero exit is a failure");
+});
