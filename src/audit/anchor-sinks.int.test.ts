@@ -6,53 +6,30 @@ import { privilegedSkip } from "../testing/privileged.ts";
 const skip = privilegedSkip({ commands: ["ip", "rsyslogd"] });
 
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { cutTail, newCase } from "../testing/anchor-scenarios.ts";
+import { type NetnsPair, netnsPair } from "../testing/netns-pair.ts";
 import { waitFor } from "../testing/wait.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const DRIVER = fileURLToPath(new URL("../testing/anchor-driver.ts", import.meta.url));
-const LOG_NS = `crl-slog-${process.pid}`;
-const SINK_NS = `crl-ssnk-${process.pid}`;
+let hosts: NetnsPair;
+const SINK_NS = () => hosts.names[1];
 const SINK_IP = "10.203.62.2";
 const root = mkdtempSync(join(tmpdir(), "corral-anchor-sinks-"));
 const children: ChildProcess[] = [];
-const ip = (...a: string[]) => execFileSync("ip", a, { stdio: "pipe" });
-const inLog = (args: string[]) => {
-  try {
-    return {
-      code: 0,
-      out: execFileSync("ip", ["netns", "exec", LOG_NS, process.execPath, ...args], { stdio: "pipe" }).toString(),
-    };
-  } catch (err) {
-    const e = err as { status: number; stdout: Buffer; stderr: Buffer };
-    return { code: e.status, out: `${e.stdout}${e.stderr}` };
-  }
-};
+const inLog = (args: string[]) => hosts.node(0, args);
 const syslogFile = join(root, "syslog-checkpoints.log");
 const webhookFile = join(root, "webhook-checkpoints.jsonl");
 
 before(async () => {
   if (skip) return;
-  ip("netns", "add", LOG_NS);
-  ip("netns", "add", SINK_NS);
-  const veth = `crs${process.pid % 100000}`;
-  ip("link", "add", `${veth}l`, "type", "veth", "peer", "name", `${veth}s`);
-  ip("link", "set", `${veth}l`, "netns", LOG_NS);
-  ip("link", "set", `${veth}s`, "netns", SINK_NS);
-  for (const [ns, dev, addr] of [
-    [LOG_NS, `${veth}l`, "10.203.62.1"],
-    [SINK_NS, `${veth}s`, SINK_IP],
-  ] as const) {
-    ip("-n", ns, "addr", "add", `${addr}/30`, "dev", dev);
-    ip("-n", ns, "link", "set", dev, "up");
-    ip("-n", ns, "link", "set", "lo", "up");
-  }
+  hosts = netnsPair("as", 62);
   const conf = join(root, "rsyslog.conf");
   writeFileSync(
     conf,
@@ -67,7 +44,7 @@ if $app-name == "corral" then action(type="omfile" file="${syslogFile}" template
   );
   const rsyslog = spawn(
     "ip",
-    ["netns", "exec", SINK_NS, "rsyslogd", "-n", "-f", conf, "-i", join(root, "rsyslog.pid")],
+    ["netns", "exec", SINK_NS(), "rsyslogd", "-n", "-f", conf, "-i", join(root, "rsyslog.pid")],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   children.push(rsyslog);
@@ -76,7 +53,7 @@ if $app-name == "corral" then action(type="omfile" file="${syslogFile}" template
     [
       "netns",
       "exec",
-      SINK_NS,
+      SINK_NS(),
       process.execPath,
       "-e",
       `
@@ -109,10 +86,7 @@ if $app-name == "corral" then action(type="omfile" file="${syslogFile}" template
 
 after(() => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-  for (const ns of [LOG_NS, SINK_NS])
-    try {
-      ip("netns", "del", ns);
-    } catch {}
+  hosts?.close();
   rmSync(root, { recursive: true, force: true });
 });
 

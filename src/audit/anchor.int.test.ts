@@ -7,7 +7,7 @@ import { privilegedSkip } from "../testing/privileged.ts";
 const skip = privilegedSkip({ commands: ["ip"] });
 
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,13 +21,14 @@ import {
   newCase,
   rewriteWithFreshKey,
 } from "../testing/anchor-scenarios.ts";
+import { type NetnsPair, netnsPair } from "../testing/netns-pair.ts";
 import { waitFor } from "../testing/wait.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const DRIVER = fileURLToPath(new URL("../testing/anchor-driver.ts", import.meta.url));
-const LOG_NS = `crl-alog-${process.pid}`;
-const WIT_NS = `crl-awit-${process.pid}`;
-const LOG_IP = "10.203.61.1";
+let hosts: NetnsPair;
+const LOG_NS = () => hosts.names[0];
+const WIT_NS = () => hosts.names[1];
 const WIT_IP = "10.203.61.2";
 const URL_DIRECT = `http://${WIT_IP}:7380`;
 const URL_SLOW = `http://${WIT_IP}:7381`;
@@ -39,18 +40,7 @@ const children: ChildProcess[] = [];
 const pub = join(root, "witness-state", "witness.pub");
 let witnessOut = "";
 
-const ip = (...a: string[]) => execFileSync("ip", a, { stdio: "pipe" });
-const inLog = (args: string[]) => {
-  try {
-    return {
-      code: 0,
-      out: execFileSync("ip", ["netns", "exec", LOG_NS, process.execPath, ...args], { stdio: "pipe" }).toString(),
-    };
-  } catch (err) {
-    const e = err as { status: number; stdout: Buffer; stderr: Buffer };
-    return { code: e.status, out: `${e.stdout}${e.stderr}` };
-  }
-};
+const inLog = (args: string[]) => hosts.node(0, args);
 const origin = (name: string) => `int.example/${name}`;
 const write = (name: (typeof NAMES)[number], n: number, opts: { salt?: string; seg?: number; url?: string } = {}) => {
   const c = cases[name];
@@ -92,20 +82,7 @@ const verify = (name: (typeof NAMES)[number], extra: string[] = []) => {
 
 before(async () => {
   if (skip) return;
-  ip("netns", "add", LOG_NS);
-  ip("netns", "add", WIT_NS);
-  const veth = `cra${process.pid % 100000}`;
-  ip("link", "add", `${veth}l`, "type", "veth", "peer", "name", `${veth}w`);
-  ip("link", "set", `${veth}l`, "netns", LOG_NS);
-  ip("link", "set", `${veth}w`, "netns", WIT_NS);
-  for (const [ns, dev, addr] of [
-    [LOG_NS, `${veth}l`, LOG_IP],
-    [WIT_NS, `${veth}w`, WIT_IP],
-  ] as const) {
-    ip("-n", ns, "addr", "add", `${addr}/30`, "dev", dev);
-    ip("-n", ns, "link", "set", dev, "up");
-    ip("-n", ns, "link", "set", "lo", "up");
-  }
+  hosts = netnsPair("aw", 61);
   for (const name of NAMES) cases[name] = newCase(root, name);
   const logs = NAMES.flatMap((n) => ["--log", `${origin(n)}=${cases[n].pub}`]);
   const witness = spawn(
@@ -113,7 +90,7 @@ before(async () => {
     [
       "netns",
       "exec",
-      WIT_NS,
+      WIT_NS(),
       process.execPath,
       MAIN,
       "audit",
@@ -138,10 +115,7 @@ before(async () => {
 
 after(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-  for (const ns of [LOG_NS, WIT_NS])
-    try {
-      ip("netns", "del", ns);
-    } catch {}
+  hosts?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -207,7 +181,7 @@ test("kill -9 of a writer while its checkpoint is on the wire: no acknowledged r
     [
       "netns",
       "exec",
-      WIT_NS,
+      WIT_NS(),
       process.execPath,
       "-e",
       `
@@ -230,7 +204,7 @@ test("kill -9 of a writer while its checkpoint is on the wire: no acknowledged r
   const c = cases.crash;
   const writer = spawn(
     "ip",
-    ["netns", "exec", LOG_NS, process.execPath, DRIVER, "crash", c.dir, c.key, origin("crash"), URL_SLOW, pub],
+    ["netns", "exec", LOG_NS(), process.execPath, DRIVER, "crash", c.dir, c.key, origin("crash"), URL_SLOW, pub],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   children.push(writer);
