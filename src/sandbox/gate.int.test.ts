@@ -121,7 +121,11 @@ describe("network: gate", { skip }, () => {
           ["sandbox.run", `run:${r.id}`],
         ],
       );
-      assert.deepEqual(records[1]?.data.deniedEgress, r.deniedEgress);
+      // ...and, for the audit, also the requests the gate refused.
+      assert.deepEqual(records[1]?.data.deniedEgress, [
+        ...r.deniedEgress,
+        { kind: "http", name: "http://denied.test/", method: "GET", status: 403 },
+      ]);
       // One token per run, released afterwards; the gate also sees the run id.
       assert.deepEqual(minted, [r.id]);
       assert.deepEqual(released, [r.id]);
