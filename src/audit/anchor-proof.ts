@@ -44,6 +44,8 @@ export async function addCheckpointBody(dir: string, cp: Checkpoint, oldSize: nu
     throw new NoProofError(
       `the witness holds size ${oldSize}, but this log has no checkpoint at that size to prove from`,
     );
-  const proof = oldSize === cp.seq ? [] : consistencyProofFrom(old, await leafHashesAfter(dir, oldSize, cp.seq));
+  // From the empty tree there is nothing to prove (and the records may since have been pruned).
+  const proof =
+    oldSize === 0 || oldSize === cp.seq ? [] : consistencyProofFrom(old, await leafHashesAfter(dir, oldSize, cp.seq));
   return [`old ${oldSize}`, ...proof.map((p) => p.toString("base64")), "", cp.note].join("\n");
 }

@@ -22,7 +22,7 @@ export interface AnchorEvidence {
 
 export interface AnchorFinding {
   source: string;
-  status: "anchored" | "tampered" | "empty" | "unreachable";
+  status: "anchored" | "tampered" | "empty" | "unreachable" | "stale";
   size?: number;
   /** seqs lost (truncation) or in doubt (rewritten) */
   range?: { from: number; to: number };
@@ -132,11 +132,10 @@ export function judgeAnchors(
     if (root === undefined && local.prunedBefore !== undefined && w < local.prunedBefore) {
       findings.push({
         source: e.source,
-        status: "anchored",
+        status: "stale",
         size: w,
-        message: `anchored at size ${w}, inside the pruned part (the signed summary and later checkpoints carry it on)`,
+        message: `it vouches for size ${w}, inside the pruned part, and no local checkpoint has that size: it cannot vouch for what remains`,
       });
-      anchoredSize = Math.max(anchoredSize, w);
       continue;
     }
     if (root !== head.root) {
@@ -153,7 +152,7 @@ export function judgeAnchors(
     anchoredSize = Math.max(anchoredSize, w);
   }
   const tampered = findings.some((f) => f.status === "tampered");
-  const checked = findings.some((f) => f.status === "anchored" || f.status === "empty");
+  const checked = findings.some((f) => f.status === "anchored" || f.status === "empty" || f.status === "stale");
   return {
     status: tampered ? "tampered" : checked ? "valid" : "unchecked",
     anchoredSize,

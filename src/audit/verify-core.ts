@@ -2,10 +2,12 @@
 // It finds the FIRST bad record (file, line, seq, what is wrong) and never calls records after
 // the last signed checkpoint valid: they are counted as unverified.
 import type { KeyObject } from "node:crypto";
+import { sha256Hex } from "./canonical.ts";
 import { checkCheckpointLine, keyId, treeHeadOf } from "./checkpoint.ts";
 import { leafHash } from "./merkle.ts";
 import { checkRecordLine } from "./record.ts";
 import { CHECKPOINTS_FILE, segmentName, splitLines } from "./segments.ts";
+import { checkSummary, SUMMARY_FILE, type Summary } from "./summary.ts";
 import { TreeFrontier } from "./tree.ts";
 import { type Checkpoint, GENESIS_HASH } from "./types.ts";
 
@@ -39,6 +41,8 @@ export interface VerifyReport {
   notes: string[];
   /** Merkle roots (base64) at the sizes asked for with `rootsAt`, where the records reached them. */
   roots: Record<number, string>;
+  /** the first seq kept when older segments were pruned under a signed summary */
+  prunedBefore?: number;
 }
 
 export class ChainVerifier {
@@ -54,7 +58,8 @@ export class ChainVerifier {
   private lastFileLines = 0;
   private finished = false;
   private readonly notes: string[] = [];
-  private readonly tree = TreeFrontier.empty();
+  private tree = TreeFrontier.empty();
+  private summary: Summary | undefined;
   private readonly rootsWanted: Set<number>;
   private readonly roots: Record<number, string> = {};
 
@@ -62,8 +67,14 @@ export class ChainVerifier {
    * Call first, with the bytes of checkpoints.jsonl (undefined when the file is absent).
    * `rootsAt`: tree sizes whose Merkle root the report should carry (a witness's cosigned sizes).
    */
-  constructor(checkpointBytes: Buffer | undefined, publicKey: KeyObject, rootsAt: readonly number[] = []) {
+  constructor(
+    checkpointBytes: Buffer | undefined,
+    publicKey: KeyObject,
+    rootsAt: readonly number[] = [],
+    summaryBytes?: Buffer,
+  ) {
     this.rootsWanted = new Set(rootsAt);
+    if (summaryBytes) this.startFromSummary(summaryBytes, publicKey);
     if (!checkpointBytes) {
       this.notes.push("no checkpoints.jsonl: nothing is signed, every record is unverified");
       return;
@@ -95,10 +106,51 @@ export class ChainVerifier {
       }
       lastSeq = cp.seq;
       this.checkpoints.set(cp.seq, cp);
+      // Inside a pruned part the signed checkpoint is what is left of the tree at that size.
+      if (this.summary && cp.seq < this.summary.first_seq && cp.note && this.rootsWanted.has(cp.seq))
+        this.roots[cp.seq] = treeHeadOf(cp)!.root.toString("base64");
       this.lastCheckpoint = cp;
     });
     // A checkpoint write cut short by a crash: it vouches for nothing, and the one before stands.
     if (torn) this.notes.push(`torn final line in ${CHECKPOINTS_FILE} (${torn.length} bytes) ignored`);
+  }
+
+  /** Pruned segments: the remaining log starts where the signed summary says. */
+  private startFromSummary(bytes: Buffer, publicKey: KeyObject): void {
+    const check = checkSummary(bytes, publicKey);
+    if (!check.ok) {
+      this.chainProblem = { file: SUMMARY_FILE, line: 1, seq: 1, message: check.problem };
+      return;
+    }
+    const s = check.summary;
+    this.summary = s;
+    this.expectedSeq = s.first_seq;
+    this.prevHash = s.prev;
+    this.expectedIndex = Math.max(0, ...s.pruned.map((p) => p.index)) + 1;
+    try {
+      this.tree = TreeFrontier.from(s.first_seq - 1, s.frontier);
+    } catch (err) {
+      this.chainProblem = { file: SUMMARY_FILE, line: 1, seq: s.first_seq, message: (err as Error).message };
+      return;
+    }
+    if (this.rootsWanted.has(s.first_seq - 1)) this.roots[s.first_seq - 1] = this.tree.root().toString("base64");
+    this.notes.push(
+      `records 1..${s.first_seq - 1} (${s.pruned.length} segments) were pruned at ${s.time} under a signed summary`,
+    );
+  }
+
+  /** Once checkpoints are read: the one at the summary's edge must agree with it. */
+  private checkSummaryEdge(): void {
+    const s = this.summary;
+    const cp = s && this.checkpoints.get(s.first_seq - 1);
+    if (!s || !cp || this.chainProblem) return;
+    const problem =
+      cp.hash !== s.prev
+        ? "the summary's edge hash differs from the checkpoint there"
+        : cp.note
+          ? this.treeProblem(cp)
+          : undefined;
+    if (problem) this.chainProblem = { file: SUMMARY_FILE, line: 1, seq: s.first_seq - 1, message: problem };
   }
 
   /** A checkpoint's tree head and frontier against the tree of the records themselves. */
@@ -129,8 +181,19 @@ export class ChainVerifier {
    * Returns false once a problem is found (later segments need not be read).
    */
   addSegment(index: number, bytes: Buffer, isLast: boolean): boolean {
+    if (this.segmentCount === 0 && this.expectedSeq === (this.summary?.first_seq ?? 1)) this.checkSummaryEdge();
     if (this.chainProblem) return false;
     const name = segmentName(index);
+    const pruned =
+      this.summary && index < this.expectedIndex ? this.summary.pruned.find((p) => p.index === index) : undefined;
+    if (this.summary && index < this.expectedIndex) {
+      // A prune interrupted between writing the summary and deleting: the bytes must be the pruned ones.
+      if (pruned?.sha256 === sha256Hex(bytes)) {
+        this.notes.push(`${name} is pruned by the summary but still present (an interrupted prune); its bytes match`);
+        return true;
+      }
+      return this.fail(name, 0, `${name} is pruned by the summary, but its bytes are not the pruned ones`);
+    }
     if (index !== this.expectedIndex) {
       const missing = segmentName(this.expectedIndex);
       return this.fail(missing, 0, `${missing} is missing (segment deleted): found ${name} next`);
@@ -207,6 +270,7 @@ export class ChainVerifier {
   finish(): VerifyReport {
     if (this.finished) throw new Error("ChainVerifier.finish called twice");
     this.finished = true;
+    if (this.segmentCount === 0) this.checkSummaryEdge();
     const lastSeq = this.expectedSeq - 1;
     if (!this.chainProblem && this.coveredSeq > lastSeq)
       this.chainProblem = {
@@ -222,7 +286,7 @@ export class ChainVerifier {
     if (problem?.seq === Number.MAX_SAFE_INTEGER) problem.seq = 0;
     return {
       status: problem ? "tampered" : "valid",
-      records: lastSeq,
+      records: lastSeq - (this.summary ? this.summary.first_seq - 1 : 0),
       lastSeq,
       lastHash: this.prevHash,
       segments: this.segmentCount,
@@ -232,6 +296,7 @@ export class ChainVerifier {
       problem,
       notes: this.notes,
       roots: this.roots,
+      ...(this.summary ? { prunedBefore: this.summary.first_seq } : {}),
     };
   }
 }

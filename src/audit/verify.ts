@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../policy/user-error.ts";
 import { CHECKPOINTS_FILE, listSegments } from "./segments.ts";
+import { SUMMARY_FILE } from "./summary.ts";
 import { ChainVerifier, type VerifyReport } from "./verify-core.ts";
 
 export class AuditDirError extends UserError {}
@@ -19,7 +20,13 @@ export function verifyLogDir(dir: string, publicKey: KeyObject, opts: VerifyDirO
   const missing = !existsSync(dir) || !statSync(dir).isDirectory();
   if (missing && !opts.allowMissing) throw new AuditDirError(`audit log directory ${dir} not found`);
   const cpPath = join(dir, CHECKPOINTS_FILE);
-  const verifier = new ChainVerifier(existsSync(cpPath) ? readFileSync(cpPath) : undefined, publicKey, opts.rootsAt);
+  const summaryPath = join(dir, SUMMARY_FILE);
+  const verifier = new ChainVerifier(
+    existsSync(cpPath) ? readFileSync(cpPath) : undefined,
+    publicKey,
+    opts.rootsAt,
+    existsSync(summaryPath) ? readFileSync(summaryPath) : undefined,
+  );
   if (missing) {
     const report = verifier.finish();
     report.notes.unshift(`audit log directory ${dir} does not exist`);

@@ -24,6 +24,7 @@ import {
 } from "../audit/index.ts";
 import { toOcsf } from "../audit/ocsf.ts";
 import type { AuditSinkOptions } from "../audit/options.ts";
+import { pruneLog } from "../audit/prune.ts";
 import type { NoteKey } from "../audit/signed-note.ts";
 import { startWitness } from "../audit/witness-server.ts";
 import { WITNESS_PUB_FILE } from "../audit/witness-state.ts";
@@ -46,6 +47,10 @@ subcommands:
                                        with witnesses (or the policy's audit.witnesses) or
                                        copies of the anchored checkpoints, also that nothing
                                        was cut from its end, deleted or re-signed
+  prune   --key PRIVATE (--keep-segments N | --before SEQ) [--force]
+                                       retention: replace the oldest whole segments with a
+                                       signed summary (verify goes on from it); never past
+                                       what the policy's witnesses have cosigned (--force)
   witness --listen ADDR --state DIR --log [ORIGIN=]PUB... [--name NAME]
                                        run a witness (on another machine): cosigns each log's
                                        checkpoints only when proven consistent with the last;
@@ -75,6 +80,8 @@ options:
   --state DIR      witness: its key and state
   --log [ORIGIN=]PUB   witness: a log it serves, by origin and checkpoint public key
   --name NAME      witness: its key name (default corral-witness)
+  --keep-segments N    prune: keep the newest N segments (default 1: only the active one)
+  --before SEQ     prune: only segments whose records all come before SEQ
 
 exit codes: 0 valid / ok, 1 tampered (or unverified with --strict), 2 usage or input error
 (or no anchor given could be consulted), 70 internal error
@@ -100,6 +107,8 @@ const OPTIONS = {
   state: { type: "string" },
   log: { type: "string", multiple: true },
   name: { type: "string" },
+  "keep-segments": { type: "string" },
+  before: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>["values"];
@@ -323,6 +332,47 @@ async function witness(v: Values, ctx: CommandContext): Promise<number> {
   return EXIT.ok;
 }
 
+async function prune(v: Values, ctx: CommandContext): Promise<number> {
+  const loc = await location(v, ctx);
+  if (!loc.key) throw new UsageError("prune needs --key PATH (the private checkpoint key: the summary is signed)");
+  const count = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} ${value} is not a positive count`);
+    return n;
+  };
+  const keepSegments = count("keep-segments", v["keep-segments"]);
+  const beforeSeq = count("before", v.before);
+  if (keepSegments === undefined && beforeSeq === undefined)
+    throw new UsageError("how much to prune? --keep-segments N or --before SEQ");
+  // What the witnesses hold is the floor of what may go: pruning never drops unanchored records.
+  let maxSeq: number | undefined;
+  const witnesses = witnessesOf(v, ctx, loc);
+  if (witnesses.length > 0 && !v.force) {
+    const origin = v.origin ?? loc.fromPolicy?.origin ?? DEFAULT_ORIGIN;
+    const logKey = noteKeyOf(origin, loadPublicKey(loc.key));
+    const evidence = await Promise.all(witnesses.map((w) => witnessEvidence(w.url, loadWitnessKey(w.keyPath), origin)));
+    const down = evidence.find((e) => e.error);
+    if (down)
+      throw new UsageError(`cannot ask ${down.source} what it cosigned: ${down.error}`, "retry, or pass --force");
+    maxSeq = Math.min(...evidence.map((e) => anchoredSizes([e], logKey)[0] ?? 0));
+  }
+  const result = await pruneLog({
+    dir: loc.dir,
+    keyPath: loc.key,
+    ...(keepSegments !== undefined ? { keepSegments } : {}),
+    ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+    ...(maxSeq !== undefined ? { maxSeq } : {}),
+  });
+  if (result.pruned.length === 0) ctx.stdout.write(`nothing pruned: ${result.why}\n`);
+  else
+    ctx.stdout.write(
+      `pruned ${plural(result.pruned.length, "segment")} (records ${result.pruned[0]!.first}..${result.firstSeq - 1}); ` +
+        `the log now starts at seq ${result.firstSeq} under ${join(loc.dir, "summary.json")}\n`,
+    );
+  return EXIT.ok;
+}
+
 async function tail(v: Values, ctx: CommandContext): Promise<number> {
   const { dir } = await location(v, ctx);
   const n = v.n === undefined ? 10 : Number(v.n);
@@ -386,6 +436,8 @@ async function dispatch(args: string[], ctx: CommandContext): Promise<number> {
       return tail(values, ctx);
     case "witness":
       return witness(values, ctx);
+    case "prune":
+      return prune(values, ctx);
     case "query":
       return query(values, ctx, ["text", "json", "ecs", "ocsf"], "text");
     case "export":
@@ -394,7 +446,7 @@ async function dispatch(args: string[], ctx: CommandContext): Promise<number> {
     default:
       throw new UsageError(
         sub ? `unknown audit subcommand '${sub}'` : "which audit subcommand?",
-        "one of keygen, verify, witness, tail, query, export (corral audit --help)",
+        "one of keygen, verify, witness, prune, tail, query, export (corral audit --help)",
       );
   }
 }
