@@ -9,6 +9,7 @@ import { loadSigningKey, type SigningKey } from "./keys.ts";
 import { leafHashesAfter } from "./leaves.ts";
 import { type DirLock, lockDir } from "./lock.ts";
 import { leafHash } from "./merkle.ts";
+import { type PruneLimits, type PruneResult, pruneSegments } from "./prune.ts";
 import { buildRecord, checkRecordLine } from "./record.ts";
 import { CHECKPOINTS_FILE, listSegments, segmentName, splitLines } from "./segments.ts";
 import { NoteError } from "./signed-note.ts";
@@ -38,6 +39,8 @@ export interface AuditLogOptions {
   maxRecordBytes?: number;
   /** The checkpoints' C2SP origin line (default DEFAULT_ORIGIN): the name witnesses know the log by. */
   origin?: string;
+  /** Prune old segments to a signed summary after each rotation, keeping this many (audit.retention). */
+  retention?: { keepSegments: number; maxSeq?: () => number };
   /** Called after each checkpoint is on disk (synced per the mode): where anchoring starts. Must not throw. */
   onCheckpoint?: (checkpoint: Checkpoint) => void;
   now?: () => Date;
@@ -62,6 +65,8 @@ export interface AuditLog extends AuditSink {
   checkpoint(): Promise<Checkpoint | undefined>;
   /** The newest checkpoint on disk (from an earlier run too), if any. */
   readonly latestCheckpoint: Checkpoint | undefined;
+  /** Replaces the oldest segments with a signed summary, in the writer's own queue (needs the key). */
+  prune(limits: PruneLimits): Promise<PruneResult>;
 }
 
 interface Pending {
@@ -240,6 +245,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       maxRecordBytes,
       origin,
       onCheckpoint: options.onCheckpoint,
+      retention: options.retention,
       now,
     });
     if (tail.recovery)
@@ -263,6 +269,7 @@ interface WriterConfig {
   maxRecordBytes: number;
   origin: string;
   onCheckpoint: ((checkpoint: Checkpoint) => void) | undefined;
+  retention: AuditLogOptions["retention"];
   now: () => Date;
 }
 
@@ -290,6 +297,8 @@ class Writer implements AuditLog {
   private failed: Error | undefined;
   private closing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
+  private pruneWanted: { limits: PruneLimits; resolve: (r: PruneResult) => void; reject: (e: Error) => void }[] = [];
+  private rotated = false;
 
   constructor(
     dir: string,
@@ -373,6 +382,53 @@ class Writer implements AuditLog {
     return this.lastCheckpoint;
   }
 
+  prune(limits: PruneLimits): Promise<PruneResult> {
+    if (!this.key) return Promise.reject(new AuditDirError("pruning needs the checkpoint key: the summary is signed"));
+    if (this.closing) return Promise.reject(new AuditDirError(`audit log ${this.dir} is closed`));
+    return new Promise((resolve, reject) => {
+      this.pruneWanted.push({ limits, resolve, reject });
+      this.checkpointWanted = true;
+      this.kick();
+    });
+  }
+
+  /** In the pump, between batches: nothing else touches the directory meanwhile. */
+  private async runPrunes(): Promise<void> {
+    const auto = this.rotated && this.cfg.retention && this.key;
+    this.rotated = false;
+    if (auto) {
+      const r = this.cfg.retention!;
+      this.pruneWanted.push({
+        limits: { keepSegments: r.keepSegments, ...(r.maxSeq ? { maxSeq: r.maxSeq() } : {}), now: this.cfg.now },
+        resolve: () => {},
+        reject: () => {},
+      });
+    }
+    for (const want of this.pruneWanted.splice(0)) {
+      try {
+        const result = await pruneSegments(this.dir, this.key!, { now: this.cfg.now, ...want.limits });
+        if (result.pruned.length > 0) this.queueNote(result);
+        want.resolve(result);
+      } catch (err) {
+        want.reject(err as Error);
+      }
+    }
+  }
+
+  /** The prune's own record, chained like any other (written by the next round). */
+  private queueNote(result: PruneResult): void {
+    void this.record(
+      "audit.note",
+      { identity: "corral" },
+      {
+        event: "segments-pruned",
+        segments: result.pruned.map((p) => p.name),
+        first_seq: result.firstSeq,
+        summary_sha256: result.summarySha256 ?? "",
+      },
+    ).catch(() => {});
+  }
+
   async close(): Promise<void> {
     if (!this.closing)
       this.closing = (async () => {
@@ -400,7 +456,7 @@ class Writer implements AuditLog {
     // Let concurrent callers join this round: a timer for group commit, a tick otherwise.
     if (this.cfg.mode === "batch") await new Promise((r) => setTimeout(r, this.cfg.batchMs));
     else if (this.cfg.mode === "none") await new Promise((r) => setImmediate(r));
-    while (this.queue.length > 0 || this.checkpointWanted) {
+    while (this.queue.length > 0 || this.checkpointWanted || this.pruneWanted.length > 0) {
       if (this.queue.length > 0) {
         const take = this.cfg.mode === "record" ? this.queue.splice(0, 1) : this.queue.splice(0, 4096);
         try {
@@ -410,6 +466,7 @@ class Writer implements AuditLog {
           this.failed ??= new AuditDirError(`audit log ${this.dir} failed and stopped: ${(err as Error).message}`);
           for (const p of take) p.reject(this.failed);
           for (const p of this.queue.splice(0)) p.reject(this.failed);
+          for (const w of this.pruneWanted.splice(0)) w.reject(this.failed);
           this.checkpointWanted = false;
           return;
         }
@@ -430,6 +487,9 @@ class Writer implements AuditLog {
           }
         }
       }
+      // After the checkpoint, so what a prune may cover is signed.
+      if (this.failed) for (const w of this.pruneWanted.splice(0)) w.reject(this.failed);
+      else if ((this.rotated && this.cfg.retention) || this.pruneWanted.length > 0) await this.runPrunes();
     }
   }
 
@@ -478,6 +538,10 @@ class Writer implements AuditLog {
     this.segmentBytes = 0;
     this.segmentRecords = 0;
     if (this.cfg.mode !== "none") await syncDir(this.dir);
+    if (this.cfg.retention) {
+      this.rotated = true;
+      this.checkpointWanted = true;
+    }
   }
 
   /** Only called with nothing in flight: the signed head is on disk (synced per the mode). */

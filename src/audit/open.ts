@@ -7,7 +7,7 @@ import { AnchorConfigError, anchorTargets } from "./anchor-config.ts";
 import { openAuditLog } from "./log.ts";
 import type { AuditSinkOptions } from "./options.ts";
 import type { AnchorReport, AuditSink } from "./sink.ts";
-import type { Actor, AuditKind, JsonObject, Receipt } from "./types.ts";
+import type { Actor, AuditKind, Checkpoint, JsonObject, Receipt } from "./types.ts";
 
 class AnchoredSink implements AuditSink {
   private readonly inner: AuditSink;
@@ -44,7 +44,13 @@ export async function openAuditSink(options: AuditSinkOptions): Promise<AuditSin
       "audit witnesses or anchor sinks are configured, but no checkpoint key: there is nothing to anchor",
       { hint: "add audit.checkpoint.key (corral audit keygen --key PATH)" },
     );
-  const log = await openAuditLog(anchor ? { ...logOptions, onCheckpoint: (cp) => anchor.offer(cp) } : logOptions);
+  // Retention never drops what an anchor has not acknowledged.
+  const floor = () => Math.min(...(anchor?.status() ?? []).map((t) => t.anchoredSize));
+  const log = await openAuditLog({
+    ...logOptions,
+    ...(anchor ? { onCheckpoint: (cp: Checkpoint) => anchor.offer(cp) } : {}),
+    ...(logOptions.retention && anchor ? { retention: { ...logOptions.retention, maxSeq: floor } } : {}),
+  });
   const sink = aggregateAllowed ? new AggregatingSink(log, { now: logOptions.now }) : log;
   if (!anchor) return sink;
   // What an earlier run signed may not have left the host yet.

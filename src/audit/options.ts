@@ -13,6 +13,7 @@ export interface AuditPolicySection {
   origin?: string;
   witnesses?: WitnessConfig[];
   anchor_sinks?: AnchorSinkConfig[];
+  retention?: { keep_segments: number };
 }
 
 export interface AuditSinkOptions extends AuditLogOptions {
@@ -30,6 +31,7 @@ export function auditOptionsFromPolicy(section: AuditPolicySection, policyDir: s
   if (section.origin) opts.origin = section.origin;
   if (section.witnesses?.length) opts.witnesses = section.witnesses.map((w) => ({ url: w.url, key: abs(w.key) }));
   if (section.anchor_sinks?.length) opts.anchorSinks = section.anchor_sinks;
+  if (section.retention) opts.retention = { keepSegments: section.retention.keep_segments };
   const cp = section.checkpoint;
   if (cp) {
     opts.keyPath = abs(cp.key);

@@ -106,5 +106,35 @@ test("a log that does not verify is not pruned; nothing past what the witness ho
   writeFileSync(seg, readFileSync(seg, "utf8").replace('"decision":"allow"', '"decision":"deny"'));
   const refused = await prune(c, "--keep-segments", "1", "--force");
   assert.equal(refused.code, 2);
-  assert.match(refused.err, /does not verify/);
+  assert.match(refused.err, /refusing to prune .*record altered/);
+});
+
+test("audit.retention: the writer prunes at rotation, and not past what its witnesses acknowledged", async () => {
+  const { openAuditSink } = await import("./open.ts");
+  const { listSegments } = await import("./segments.ts");
+  const write = async (c: { dir: string; key: string }, witnessUrl: string | undefined, n: number) => {
+    const sink = await openAuditSink({
+      dir: c.dir,
+      keyPath: c.key,
+      fsync: "none",
+      checkpointEvery: 5,
+      maxSegmentRecords: 10,
+      origin: "p.example/online",
+      retention: { keepSegments: 2 },
+      ...(witnessUrl ? { witnesses: [{ url: witnessUrl, key: target().pub }] } : {}),
+    });
+    for (let i = 0; i < n; i++) await sink.record("gate.decision", "agents/a", { decision: "allow", i });
+    await sink.close();
+  };
+  const plain = newCase(root, "online-plain");
+  await write(plain, undefined, 60);
+  assert.ok(listSegments(plain.dir).length <= 3, listSegments(plain.dir).map((s) => s.name).join(","));
+  const v = await verify(plain);
+  assert.equal(v.code, 0, JSON.stringify(v.json));
+  assert.ok(v.json.prunedBefore > 40, `pruned up to ${v.json.prunedBefore}`);
+
+  const held = serve("online");
+  await write(held, "http://127.0.0.1:9", 60);
+  assert.equal(listSegments(held.dir)[0]?.index, 1, "an unreachable witness holds retention back");
+  assert.equal((await verify(held)).code, 0);
 });

@@ -14,6 +14,7 @@ import {
   isInside,
   lastRecords,
   loadPublicKey,
+  openAuditLog,
   parseTimeSpec,
   type RecordFilter,
   readRecords,
@@ -24,7 +25,6 @@ import {
 } from "../audit/index.ts";
 import { toOcsf } from "../audit/ocsf.ts";
 import type { AuditSinkOptions } from "../audit/options.ts";
-import { pruneLog } from "../audit/prune.ts";
 import type { NoteKey } from "../audit/signed-note.ts";
 import { startWitness } from "../audit/witness-server.ts";
 import { WITNESS_PUB_FILE } from "../audit/witness-state.ts";
@@ -357,13 +357,18 @@ async function prune(v: Values, ctx: CommandContext): Promise<number> {
       throw new UsageError(`cannot ask ${down.source} what it cosigned: ${down.error}`, "retry, or pass --force");
     maxSeq = Math.min(...evidence.map((e) => anchoredSizes([e], logKey)[0] ?? 0));
   }
-  const result = await pruneLog({
-    dir: loc.dir,
-    keyPath: loc.key,
-    ...(keepSegments !== undefined ? { keepSegments } : {}),
-    ...(beforeSeq !== undefined ? { beforeSeq } : {}),
-    ...(maxSeq !== undefined ? { maxSeq } : {}),
-  });
+  // Through a writer of our own: its lock keeps the gate out while segments move.
+  const log = await openAuditLog({ dir: loc.dir, keyPath: loc.key, fsync: "record", checkpointIntervalMs: 0 });
+  let result: Awaited<ReturnType<typeof log.prune>>;
+  try {
+    result = await log.prune({
+      ...(keepSegments !== undefined ? { keepSegments } : {}),
+      ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+      ...(maxSeq !== undefined ? { maxSeq } : {}),
+    });
+  } finally {
+    await log.close();
+  }
   if (result.pruned.length === 0) ctx.stdout.write(`nothing pruned: ${result.why}\n`);
   else
     ctx.stdout.write(

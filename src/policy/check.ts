@@ -312,6 +312,12 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
     }
   }
   const anchored = (policy.audit?.witnesses.length ?? 0) + (policy.audit?.anchor_sinks.length ?? 0);
+  if (policy.audit?.retention && !policy.audit.checkpoint)
+    add(
+      ["audit", "retention"],
+      "retention replaces old segments with a signed summary, but the log has no checkpoint key",
+      "add audit.checkpoint: { key: /etc/corral/audit.key }",
+    );
   if (policy.audit && anchored > 0 && !policy.audit.checkpoint)
     add(
       ["audit", policy.audit.witnesses.length > 0 ? "witnesses" : "anchor_sinks"],

@@ -220,6 +220,12 @@ export const auditSchema = z.strictObject({
     )
     .default([])
     .describe("copies of each checkpoint sent off the host (remote syslog, webhook) to verify against"),
+  retention: z
+    .strictObject({
+      keep_segments: z.number().int().min(1).describe("segments kept; older ones give way to a signed summary"),
+    })
+    .optional()
+    .describe("prune old segments at rotation (never past what the witnesses cosigned)"),
 });
 
 export const uiSchema = z.strictObject({
