@@ -128,7 +128,12 @@ test("audit.retention: the writer prunes at rotation, and not past what its witn
   };
   const plain = newCase(root, "online-plain");
   await write(plain, undefined, 60);
-  assert.ok(listSegments(plain.dir).length <= 3, listSegments(plain.dir).map((s) => s.name).join(","));
+  assert.ok(
+    listSegments(plain.dir).length <= 3,
+    listSegments(plain.dir)
+      .map((s) => s.name)
+      .join(","),
+  );
   const v = await verify(plain);
   assert.equal(v.code, 0, JSON.stringify(v.json));
   assert.ok(v.json.prunedBefore > 40, `pruned up to ${v.json.prunedBefore}`);
