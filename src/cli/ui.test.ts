@@ -140,7 +140,16 @@ audit:
   path: ./audit
 `;
   writeFileSync(join(dir, "corral.yaml"), text);
-  const sink = await openAuditSink({ dir: join(dir, "audit") });
+  // The gate's log anchors to a witness that is away: the dashboard shows it from the gate.
+  const { loadOrCreateWitnessKey } = await import("../audit/witness-state.ts");
+  const { generateSigningKey } = await import("../audit/keys.ts");
+  loadOrCreateWitnessKey(join(dir, "witness"), "w");
+  generateSigningKey(join(dir, "keys", "audit.key"));
+  const sink = await openAuditSink({
+    dir: join(dir, "audit"),
+    keyPath: join(dir, "keys", "audit.key"),
+    witnesses: [{ url: "http://127.0.0.1:9", key: join(dir, "witness", "witness.pub") }],
+  });
   const gate = await Gate.start({
     loaded: parsePolicy(text, join(dir, "corral.yaml")),
     serve: { proxy: false, dns: false, admin: true },
@@ -154,7 +163,13 @@ audit:
       dir,
       abort.signal,
     );
-    await loginTo(cli);
+    const { url, login } = await loginTo(cli);
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const audit = (await (await fetch(`${url}/api/audit`, { headers: { cookie } })).json()) as {
+      state: { anchors?: { targets: { id: string; anchoredSize: number; lastError?: string }[] } };
+    };
+    assert.equal(audit.state.anchors?.targets[0]?.id, "http://127.0.0.1:9", JSON.stringify(audit.state));
+    assert.equal(audit.state.anchors?.targets[0]?.anchoredSize, 0);
     abort.abort();
     assert.equal(await cli.run, 0);
     assert.doesNotMatch(cli.stderr(), /audit record not written/, cli.stderr());
