@@ -181,3 +181,24 @@ test("a gate writing the log shows its anchoring in /metrics and at /audit/ancho
     await sink.close();
   }
 });
+
+test("a witness that accepts and never answers delays neither records nor close beyond the grace", async () => {
+  const { createServer } = await import("node:net");
+  const held: import("node:net").Socket[] = [];
+  const hang = createServer((s) => held.push(s));
+  await new Promise<void>((r) => hang.listen(0, "127.0.0.1", () => r()));
+  const port = (hang.address() as import("node:net").AddressInfo).port;
+  try {
+    const c = serve("hang", "t.example/hang");
+    const started = performance.now();
+    const report = await writeRecords(c, { url: `http://127.0.0.1:${port}`, pub: target().pub }, 30, {
+      origin: "t.example/hang",
+    });
+    const took = performance.now() - started;
+    assert.ok(took < 3500, `writing 30 records and closing took ${Math.round(took)} ms`);
+    assert.equal(report?.targets[0]?.anchoredSize, 0);
+  } finally {
+    for (const s of held) s.destroy();
+    hang.close();
+  }
+});

@@ -41,6 +41,7 @@ class TargetRunner {
   private wake: (() => void) | undefined;
   private failures = 0;
   private stopping = false;
+  private readonly abort = new AbortController();
   private readonly target: AnchorTarget;
   private readonly opts: Required<Omit<AnchorOptions, "onDelivered">> & Pick<AnchorOptions, "onDelivered">;
 
@@ -74,11 +75,15 @@ class TargetRunner {
   }
 
   private async loop(): Promise<void> {
-    while (this.pending && !this.stopping) {
+    // While stopping too: the final checkpoint gets its try, bounded by stop()'s grace.
+    while (this.pending && !this.abort.signal.aborted) {
       const cp = this.pending;
       this.status.attempts++;
       try {
-        const got = await this.target.deliver(cp, AbortSignal.timeout(this.opts.timeoutMs));
+        const got = await this.target.deliver(
+          cp,
+          AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.abort.signal]),
+        );
         this.status.anchoredSize = Math.max(this.status.anchoredSize, got.size);
         this.status.lastError = undefined;
         this.status.refused = false;
@@ -93,6 +98,7 @@ class TargetRunner {
       } catch (err) {
         this.status.lastError = (err as Error).message;
         this.status.refused = err instanceof AnchorRefused;
+        if (this.stopping) break;
         this.failures++;
         const base = Math.min(this.opts.maxRetryMs, this.opts.retryMs * 2 ** Math.min(this.failures - 1, 16));
         await this.sleep(base * (0.5 + Math.random() / 2));
@@ -113,25 +119,21 @@ class TargetRunner {
     });
   }
 
-  /** One last try for what is pending (bounded by the attempt timeout), then stop. */
-  async stop(): Promise<void> {
+  /**
+   * Lets the attempt in flight (the final checkpoint, usually) finish for up to `graceMs`, then
+   * gives up: a short-lived writer (`corral run`, a dashboard login) never waits on a witness
+   * longer than that.
+   */
+  async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.wake?.();
-    await this.running;
-    if (this.pending) {
-      this.status.attempts++;
-      await this.target
-        .deliver(this.pending, AbortSignal.timeout(Math.min(this.opts.timeoutMs, 2000)))
-        .then((got) => {
-          this.status.anchoredSize = Math.max(this.status.anchoredSize, got.size);
-          this.status.pendingSize = undefined;
-          this.status.backlog = 0;
-          this.opts.onDelivered?.(this.target, got.size, got.note);
-        })
-        .catch((err: Error) => {
-          this.status.lastError = err.message;
-        });
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => {
+      timer = setTimeout(r, graceMs);
+    });
+    await Promise.race([this.running, grace]);
+    clearTimeout(timer);
+    this.abort.abort();
   }
 }
 
@@ -157,7 +159,8 @@ export class CheckpointAnchor {
     return this.runners.map((r) => ({ ...r.status }));
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.runners.map((r) => r.stop()));
+  /** Waits up to `graceMs` (default 2 s) for pushes in flight, then stops. */
+  async close(graceMs = 2000): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.stop(graceMs)));
   }
 }
