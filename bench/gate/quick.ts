@@ -1,9 +1,9 @@
 // One gate, one load: for profiling and before/after checks while tuning (the full comparison
 // is run.ts). Starts the gate CLI (optionally under --cpu-prof into --prof DIR), runs dnsperf
 // (dns) or wrk (forward) against it, prints the figure, stops everything by pid.
-//   node bench/gate/quick.ts dns|forward|dnsmasq|squid [--workers 2] [--dns-workers 1] [--seconds 5] [--prof DIR]
+//   node bench/gate/quick.ts dns|forward|dnsmasq|squid [--load forward|connect] [--workers 2] [--dns-workers 1] [--seconds 5] [--prof DIR]
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -19,6 +19,11 @@ const { values, positionals } = parseArgs({
     log: { type: "string" },
     "dns-workers": { type: "string" },
     "max-qps": { type: "string" },
+    /** forward (wrk) or connect (connect-driver.ts) for the proxy modes */
+    load: { type: "string", default: "forward" },
+    /** extra node flags for the gate, e.g. "--trace-gc"; its output goes to --gate-out */
+    "node-args": { type: "string" },
+    "gate-out": { type: "string" },
   },
 });
 const what = positionals[0] ?? "dns";
@@ -69,7 +74,10 @@ gate:
   alerts: { fanout: 1000000, deny_burst: 1000000 }
 `,
     );
-    const nodeArgs = values.prof ? ["--cpu-prof", "--cpu-prof-dir", values.prof] : [];
+    const nodeArgs = [
+      ...(values.prof ? ["--cpu-prof", "--cpu-prof-dir", values.prof] : []),
+      ...(values["node-args"] ? values["node-args"].split(" ").filter(Boolean) : []),
+    ];
     const gate = await spawnReady(
       process.execPath,
       [
@@ -89,6 +97,11 @@ gate:
       /admin http:/,
     );
     cleanup.push(() => stop(gate.child));
+    if (values["gate-out"]) {
+      const out = createWriteStream(values["gate-out"]);
+      gate.child.stdout?.pipe(out);
+      gate.child.stderr?.pipe(out);
+    }
     await sleep(500);
   }
   if (what === "fwdns") {
@@ -128,6 +141,19 @@ gate:
       "; completed",
       /Queries completed:\s+(\d+)/.exec(stdout)?.[1],
     );
+  } else if (values.load === "connect") {
+    const { stdout } = await run(process.execPath, [
+      join(ROOT, "bench/gate/connect-driver.ts"),
+      "--proxy",
+      `127.0.0.1:${proxyPort}`,
+      "--targets",
+      `127.0.0.2:${O}`,
+      "-c",
+      "64",
+      "-d",
+      String(SECS),
+    ]);
+    console.log(what, "CONNECT", stdout.trim());
   } else {
     const { stdout } = await run(
       "wrk",
