@@ -10,6 +10,7 @@ const CATEGORY: Record<string, string[]> = {
   "policy.load": ["configuration"],
   approval: ["iam"],
   login: ["authentication"],
+  seal: ["configuration"],
   "audit.note": ["database"],
 };
 

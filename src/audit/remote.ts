@@ -8,7 +8,7 @@ import type { AuditSink } from "./sink.ts";
 import type { Actor, AuditKind, JsonObject } from "./types.ts";
 
 /** What the gate accepts from other processes (src/gate/admin/schemas.ts REMOTE_AUDIT_KINDS). */
-export const REPORTABLE_KINDS: readonly string[] = ["sandbox.run", "login", "approval"];
+export const REPORTABLE_KINDS: readonly string[] = ["sandbox.run", "login", "approval", "seal"];
 
 export interface ReporterOptions {
   /** the gate's admin API base URL, e.g. http://127.0.0.1:9099 */

@@ -10,6 +10,7 @@ export const AUDIT_KINDS = [
   "policy.load",
   "approval",
   "login",
+  "seal",
   "audit.note",
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];

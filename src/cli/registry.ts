@@ -80,6 +80,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./run.ts")).command,
   },
   {
+    name: "seal",
+    summary: "encrypt data volumes at rest, their key from another machine",
+    load: async () => (await import("./seal.ts")).command,
+  },
+  {
+    name: "keys",
+    summary: "the key service for sealed volumes (corral keys serve)",
+    load: async () => (await import("./keys.ts")).command,
+  },
+  {
     name: "audit",
     summary: "the tamper-evident audit log: keygen, verify, tail, query, export",
     load: async () => (await import("./audit.ts")).command,

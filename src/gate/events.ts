@@ -63,7 +63,7 @@ import type { AuditAnchors } from "./admin/schemas.ts";
 
 export interface AuditSink {
   record(
-    kind: "gate.decision" | "gate.alert" | "policy.load" | "approval" | "login" | "sandbox.run",
+    kind: "gate.decision" | "gate.alert" | "policy.load" | "approval" | "login" | "sandbox.run" | "seal",
     actor: string | { identity: string; ip?: string },
     data: Record<string, unknown>,
   ): Promise<unknown>;

@@ -312,6 +312,13 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
     }
   }
   const anchored = (policy.audit?.witnesses.length ?? 0) + (policy.audit?.anchor_sinks.length ?? 0);
+  for (const [volume, v] of Object.entries(policy.seal?.volumes ?? {}))
+    if (!v.key_file && !policy.seal?.key_service)
+      add(
+        ["seal", "volumes", volume],
+        `sealed volume ${volume} has no key source`,
+        "add seal.key_service (corral keys serve on another machine), or key_file (weaker: the key is on this host)",
+      );
   if (policy.audit?.retention && !policy.audit.checkpoint)
     add(
       ["audit", "retention"],

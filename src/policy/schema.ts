@@ -228,6 +228,35 @@ export const auditSchema = z.strictObject({
     .describe("prune old segments at rotation (never past what the witnesses cosigned)"),
 });
 
+export const sealSchema = z.strictObject({
+  dir: z
+    .string()
+    .min(1)
+    .default("/var/lib/corral/sealed")
+    .describe("where the cipher directories and mountpoints live"),
+  key_service: z
+    .strictObject({
+      url: z.string().regex(/^https?:\/\/[^/\s]+\/?$/, "the key service's base URL, e.g. http://keys.example:7390"),
+      key: z.string().min(1).describe("path to the service's identity.pub (pinned)"),
+      token: z.string().min(1).describe("path to a file with the service's bearer token"),
+    })
+    .optional()
+    .describe("corral keys serve, on another machine: the volume keys never rest on this host"),
+  volumes: z
+    .record(
+      name,
+      z.strictObject({
+        key_file: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("a key file on this host instead of the key service (weaker: reported as such)"),
+      }),
+    )
+    .default({})
+    .describe("compose volumes kept encrypted at rest (gocryptfs), by volume name"),
+});
+
 export const uiSchema = z.strictObject({
   listen: listenAddress.prefault("127.0.0.1:9443"),
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
@@ -252,6 +281,7 @@ export const policySchema = z.strictObject({
   gate: gateSchema.prefault({}),
   sandbox: sandboxSchema.prefault({}),
   audit: auditSchema.optional(),
+  seal: sealSchema.optional(),
   ui: uiSchema.optional(),
 });
 

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 export interface NetnsPair {
   names: [string, string];
   addresses: [string, string];
-  /** runs `node ARGS` in namespace 0 or 1; never throws, returns the exit code and output */
+  /** runs `node ARGS` in namespace 0 or 1 (network only); never throws, returns the exit code and output */
   node(which: 0 | 1, args: string[]): { code: number; out: string };
   close(): void;
 }
@@ -41,7 +41,11 @@ export function netnsPair(tag: string, subnet: number): NetnsPair {
     addresses,
     node(which, args) {
       try {
-        const out = execFileSync("ip", ["netns", "exec", names[which], process.execPath, ...args], { stdio: "pipe" });
+        // nsenter --net, not `ip netns exec`: the latter also makes a mount namespace of its own,
+        // and mounts made there (a gocryptfs volume) would not be seen by the host.
+        const out = execFileSync("nsenter", [`--net=/run/netns/${names[which]}`, process.execPath, ...args], {
+          stdio: "pipe",
+        });
         return { code: 0, out: out.toString() };
       } catch (err) {
         const e = err as { status: number; stdout: Buffer; stderr: Buffer };

@@ -68,7 +68,7 @@ export const mintedRun = z.object({ token: z.string(), expires: z.number() });
 export const released = z.object({ released: z.literal(true) });
 export const runTokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_]{1,128}$/) });
 
-export const REMOTE_AUDIT_KINDS = ["sandbox.run", "login", "approval"] as const;
+export const REMOTE_AUDIT_KINDS = ["sandbox.run", "login", "approval", "seal"] as const;
 export type RemoteAuditKind = (typeof REMOTE_AUDIT_KINDS)[number];
 const MAX_AUDIT_DATA = 8192;
 const auditActorName = z
