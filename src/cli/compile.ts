@@ -41,6 +41,9 @@ function gateContainer(
 ): OverlayOptions {
   const out: OverlayOptions = { policyPath: composePath(projectDir, policyPath) };
   if (!targets.includes("compose")) return out;
+  const sealed = Object.keys(policy.seal?.volumes ?? {});
+  if (policy.seal && sealed.length > 0)
+    out.sealed = { dir: composePath(projectDir, resolve(dirname(policyPath), policy.seal.dir)), volumes: sealed };
   const key = policy.audit?.checkpoint?.key;
   if (key) {
     const keyPath = isAbsolute(key) ? key : resolve(dirname(policyPath), key);

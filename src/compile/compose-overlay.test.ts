@@ -70,3 +70,29 @@ test("overlay on real fixtures validates; unpublished ports are reset", { skip }
   assert.deepEqual(services.flowise?.ports, ["127.0.0.1:3000:3000/tcp"]);
   assert.match(overlay, /subnet: 10\.240\.7\.0\/24/, "a pinned zone subnet is kept");
 });
+
+test("a sealed volume becomes a bind of its unlocked mountpoint, which must exist", async () => {
+  const { parse } = await import("yaml");
+  const { policy } = await loadPolicy(join(PROJECT_ROOT, "examples/superagi/corral.yaml"));
+  const d = readDeployment([composeFile], { env: {} });
+  const overlay = compileComposeOverlay(policy, d, {
+    sealed: { dir: "/var/lib/corral/sealed/", volumes: ["superagi_postgres_data"] },
+  })["compose.corral.yml"]!;
+  const services = (
+    parse(overlay, {
+      customTags: [
+        { tag: "!override", resolve: (v: unknown) => v },
+        { tag: "!reset", resolve: (v: unknown) => v },
+      ],
+    }) as { services: Record<string, { volumes?: unknown[] }> }
+  ).services;
+  assert.deepEqual(services.super__postgres?.volumes, [
+    {
+      type: "bind",
+      source: "/var/lib/corral/sealed/superagi_postgres_data/plain",
+      target: "/var/lib/postgresql/data",
+      bind: { create_host_path: false },
+    },
+  ]);
+  assert.equal(services.celery?.volumes, undefined, "services without a sealed volume keep theirs untouched");
+});

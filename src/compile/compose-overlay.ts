@@ -17,6 +17,13 @@ export interface OverlayOptions extends PlanOptions {
    * file's folder, whichever `-f` file names it) or absolute.
    */
   policyPath?: string;
+  /**
+   * Sealed volumes (policy seal:): each service mount of one becomes a bind of
+   * `<dir>/<volume>/plain`, which exists only while `corral seal unlock` has it mounted; with
+   * create_host_path off, a locked volume keeps its service from starting. `dir` as Compose
+   * resolves it.
+   */
+  sealed?: { dir: string; volumes: readonly string[] };
   /** The audit checkpoint key, resolved the same way; mounted read-only into the gate. */
   auditKeyPath?: string;
   /** A prebuilt gate image (`--gate-image`); without it the overlay builds Corral's Dockerfile. */
@@ -166,6 +173,18 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
       const shippedOpts = (svc.containers[0]?.securityOpt ?? []).filter((o) => !/^no-new-privileges([:=]|$)/.test(o));
       node.add(doc.createPair("security_opt", tagged([...shippedOpts, "no-new-privileges:true"], "!override", doc)));
     }
+    const sealedMounts = (svc.containers[0]?.mounts ?? []).filter(
+      (m) => m.type === "volume" && m.source !== undefined && options.sealed?.volumes.includes(m.source),
+    );
+    // Merged by target with the shipped list: the named volume at that path is replaced, the rest kept.
+    if (sealedMounts.length > 0 && options.sealed)
+      s.volumes = sealedMounts.map((m) => ({
+        type: "bind",
+        source: `${options.sealed!.dir.replace(/\/+$/, "")}/${m.source}/plain`,
+        target: m.target,
+        ...(m.readOnly ? { read_only: true } : {}),
+        bind: { create_host_path: false },
+      }));
     const res = svc.containers[0]?.resources ?? {};
     if (res.pids === undefined) s.pids_limit = PIDS_LIMIT;
     if (res.memory === undefined) s.mem_limit = MEM_LIMIT;
