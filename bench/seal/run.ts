@@ -35,7 +35,11 @@ function fio(dir: string, job: (typeof JOBS)[number]): { mib_s: number; iops: nu
   const j = JSON.parse(out).jobs[0];
   const side = job.rw.includes("read") ? j.read : j.write;
   const p99 = side.clat_ns?.percentile?.["99.000000"] ?? 0;
-  return { mib_s: Math.round((side.bw_bytes / 1048576) * 10) / 10, iops: Math.round(side.iops), p99_us: Math.round(p99 / 100) / 10 };
+  return {
+    mib_s: Math.round((side.bw_bytes / 1048576) * 10) / 10,
+    iops: Math.round(side.iops),
+    p99_us: Math.round(p99 / 100) / 10,
+  };
 }
 
 const root = mkdtempSync(join(tmpdir(), "corral-seal-bench-"));

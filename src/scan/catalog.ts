@@ -12,6 +12,7 @@ import {
   policyRules,
   resourceRules,
   runtimeRules,
+  sealedDataRules,
   secretRules,
   traefikRules,
 } from "./rules/index.ts";
@@ -30,6 +31,7 @@ export const RULES: readonly Rule[] = [
   ...authRules,
   ...traefikRules,
   ...policyRules,
+  ...sealedDataRules,
   ...metaRules,
 ];
 

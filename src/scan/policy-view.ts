@@ -20,5 +20,6 @@ export function policyView(loaded: LoadedPolicy, d: Deployment): PolicyView {
     zoneOf: (s: Service) => zoneOf(policy, s.name, s.labels),
     flows,
     publishes: policy.publish.map((p) => ({ service: p.service, port: parsePortSpec(p.port).from })),
+    sealedVolumes: Object.keys(policy.seal?.volumes ?? {}),
   };
 }

@@ -73,6 +73,8 @@ export interface PolicyView {
   flows: PolicyFlow[];
   /** Declared host publishes: service name and host port. */
   publishes?: Array<{ service: string; port: number }>;
+  /** Volumes the policy seals (seal.volumes). */
+  sealedVolumes?: string[];
 }
 
 export interface RuleContext {

@@ -9,5 +9,6 @@ export { networkRules } from "./network.ts";
 export { policyRules } from "./policy.ts";
 export { resourceRules } from "./resources.ts";
 export { runtimeRules } from "./runtime.ts";
+export { sealedDataRules } from "./sealed-data.ts";
 export { secretRules } from "./secrets.ts";
 export { traefikRules } from "./traefik.ts";

@@ -564,6 +564,34 @@ const CASES: Record<string, Case> = {
     policy: policy([], "z", [{ service: "app", port: 81 }]),
     line: 12,
   },
+  "CRL-P004": {
+    bad: () =>
+      one(
+        app(
+          {},
+          {
+            image: "postgres:16",
+            mounts: [
+              { type: "volume", source: "pgdata", target: "/var/lib/postgresql/data", readOnly: false, pos: at(14) },
+            ],
+          },
+        ),
+      ),
+    good: () =>
+      one(
+        app(
+          {},
+          {
+            image: "postgres:16",
+            mounts: [
+              { type: "volume", source: "pgdata", target: "/var/lib/postgresql/data", readOnly: false, pos: at(14) },
+            ],
+          },
+        ),
+      ),
+    policy: policy([]),
+    line: 14,
+  },
 };
 
 // P001/P002 need a different policy for their good case.
@@ -573,6 +601,7 @@ const GOOD_POLICY: Record<string, PolicyView> = {
     { from: "worker", to: "app", ports: [], flowIndex: 0 },
   ]),
   "CRL-P002": policy([], "agents"),
+  "CRL-P004": { ...policy([]), sealedVolumes: ["pgdata"] },
 };
 
 function findings(id: string, d: Deployment, pol: PolicyView | undefined, reach = simpleReach) {
