@@ -88,7 +88,10 @@ test("'corral ui' serves the SuperAGI graph from the policy and compose file, re
     // The example's zones and flows, with the audit log kept in the scratch directory.
     const example = readFileSync(join(PROJECT_ROOT, "examples", "superagi", "corral.yaml"), "utf8");
     const zonesAndFlows = example.slice(example.indexOf("zones:"), example.indexOf("publish:"));
-    writeFileSync(join(dir, "corral.yaml"), `version: 1\n${zonesAndFlows}\naudit:\n  path: ./audit\n`);
+    writeFileSync(
+      join(dir, "corral.yaml"),
+      `version: 1\n${zonesAndFlows}\naudit:\n  path: ./audit\nseal:\n  dir: ./sealed\n  volumes:\n    superagi_postgres_data: { key_file: ./pg.key }\n`,
+    );
     const compose = join(PROJECT_ROOT, "examples", "superagi", "docker-compose.yml");
     const cli = await corral(
       ["ui", "-p", "corral.yaml", "-f", compose, "--state-dir", state.dir, "--listen", "127.0.0.1:0", "--no-gate"],
@@ -108,6 +111,12 @@ test("'corral ui' serves the SuperAGI graph from the policy and compose file, re
     const audit = (await (await fetch(`${url}/api/audit`, { headers: { cookie } })).json()) as {
       state: { status: string; problem: string };
     };
+    const sealed = (await (await fetch(`${url}/api/seal`, { headers: { cookie } })).json()) as {
+      volumes: { name: string; initialized: boolean; unlocked: boolean; custody: string }[];
+    };
+    assert.deepEqual(sealed.volumes, [
+      { name: "superagi_postgres_data", initialized: false, unlocked: false, custody: "local file" },
+    ]);
     assert.equal(audit.state.status, "unknown");
     assert.match(audit.state.problem, /public key/);
     abort.abort();

@@ -19,6 +19,7 @@ import { readDeployment } from "../model/load.ts";
 import { computeReachability, serviceId } from "../model/reachability.ts";
 import { durationMs, formatHostPort, httpUrlOf, loadPolicy, type Policy, zoneMode } from "../policy/index.ts";
 import { isGlob } from "../policy/zones.ts";
+import { volumeStatus } from "../seal/volume.ts";
 import type { AuditState, GraphInput, ObservedView, SandboxRun } from "../ui/index.ts";
 import {
   createUiServer,
@@ -196,6 +197,21 @@ async function wireAudit(
   return out;
 }
 
+function sealSource(seal: NonNullable<Policy["seal"]>, base: string) {
+  const dir = resolve(base, seal.dir);
+  return async () =>
+    Object.entries(seal.volumes).map(([name, v]) => {
+      const s = volumeStatus(dir, name, v.key_file ? "local file" : "key service");
+      return {
+        name,
+        initialized: s.initialized,
+        unlocked: s.unlocked,
+        custody: s.custody,
+        ...(s.version ? { version: s.version } : {}),
+      };
+    });
+}
+
 function auditStateOf(dir: string, pubPath: string | undefined): AuditState {
   const checkedAt = new Date().toISOString();
   if (!existsSync(dir))
@@ -347,6 +363,9 @@ export const command: Command = {
       ...(gate ? { gate } : {}),
       ...(audit.sink ? { audit: audit.sink } : {}),
       ...(audit.state ? { auditState: audit.state } : {}),
+      ...(policy?.seal && policyFile && Object.keys(policy.seal.volumes).length > 0
+        ? { sealState: sealSource(policy.seal, dirname(policyFile)) }
+        : {}),
       ...(audit.runs ? { sandboxRuns: audit.runs } : {}),
       ...(observed ? { observed } : {}),
       lockout: { lockMs },

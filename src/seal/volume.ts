@@ -70,13 +70,18 @@ function writeMeta(path: string, meta: Meta): void {
 }
 
 export function sealStatus(v: SealedVolume): SealStatus {
-  const p = sealPaths(v.dir, v.name);
+  return volumeStatus(v.dir, v.name, v.source.custody);
+}
+
+/** State only, no key source needed (the dashboard's view). */
+export function volumeStatus(dir: string, name: string, custody: KeySource["custody"]): SealStatus {
+  const p = sealPaths(dir, name);
   const meta = readMeta(p.meta);
   return {
-    name: v.name,
+    name,
     initialized: meta !== undefined,
     unlocked: isMounted(p.plain),
-    custody: v.source.custody,
+    custody,
     version: meta?.version,
     cipher: p.cipher,
     plain: p.plain,

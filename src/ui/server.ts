@@ -16,7 +16,15 @@ import { readPasswordRecord } from "./password-store.ts";
 import { type Session, type SessionOptions, SessionStore, sameToken } from "./sessions.ts";
 import { openEventStream } from "./sse.ts";
 import { loadAssets } from "./static.ts";
-import type { AuditStateFn, JsonObject, ObservedFn, SandboxRunsFn, UiActor, UiAuditSink } from "./types.ts";
+import type {
+  AuditStateFn,
+  JsonObject,
+  ObservedFn,
+  SandboxRunsFn,
+  SealStateFn,
+  UiActor,
+  UiAuditSink,
+} from "./types.ts";
 
 export interface UiServerOptions {
   /** Holds admin.json (the password hash). */
@@ -28,6 +36,8 @@ export interface UiServerOptions {
   hub?: EventHub;
   audit?: UiAuditSink;
   auditState?: AuditStateFn;
+  /** the policy's sealed volumes and whether each is unlocked */
+  sealState?: SealStateFn;
   sandboxRuns?: SandboxRunsFn;
   /** what observe and learn mode saw, and the suggested change (corral policy suggest's) */
   observed?: ObservedFn;
@@ -330,6 +340,11 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   app.get("/api/observed", { preHandler: requireSession }, async (_req, reply) => {
     if (!opts.observed) return reply.send({ view: null, note: "no policy given to 'corral ui'" });
     return reply.send({ view: await opts.observed() });
+  });
+
+  app.get("/api/seal", { preHandler: requireSession }, async (_req, reply) => {
+    if (!opts.sealState) return reply.send({ volumes: null, note: "the policy seals no volume" });
+    return reply.send({ volumes: await opts.sealState() });
   });
 
   app.get("/api/audit", { preHandler: requireSession }, async (_req, reply) => {

@@ -46,6 +46,17 @@ export interface AuditState {
 
 export type AuditStateFn = () => Promise<AuditState>;
 
+/** A sealed volume (corral seal) as the host sees it now. */
+export interface SealedVolumeState {
+  name: string;
+  initialized: boolean;
+  unlocked: boolean;
+  custody: string;
+  version?: number;
+}
+
+export type SealStateFn = () => Promise<SealedVolumeState[]>;
+
 /** One sandboxed run, as recorded in the audit log (kind `sandbox.run`). */
 export interface SandboxRun {
   seq?: number;

@@ -1,7 +1,7 @@
 import { getJson, loadSession, postJson } from "./api.js";
 import { onDecision, startFeed, stopFeed } from "./feed.js";
 import { renderGraph } from "./graph.js";
-import { refreshApprovals, refreshAudit, refreshObserved, refreshRuns, refreshStatus } from "./panels.js";
+import { refreshApprovals, refreshAudit, refreshObserved, refreshRuns, refreshSeal, refreshStatus } from "./panels.js";
 
 const session = await loadSession();
 if (!session.authenticated) location.replace("/login");
@@ -41,4 +41,5 @@ every(5_000, refreshApprovals);
 every(30_000, refreshRuns);
 every(30_000, refreshObserved);
 every(30_000, refreshAudit);
+every(10_000, refreshSeal);
 every(5_000, refreshStatus);

@@ -124,6 +124,28 @@ export async function refreshAudit() {
     dl.append(el("dt", {}, k), el("dd", { class: k === "status" ? `status-${state.status}` : "" }, String(v)));
 }
 
+export async function refreshSeal() {
+  const dl = document.getElementById("seal-state");
+  const { volumes, note } = await getJson("/api/seal");
+  clear(dl);
+  if (!volumes) {
+    dl.append(el("dt", {}, "volumes"), el("dd", { class: "empty" }, note));
+    return;
+  }
+  for (const v of volumes) {
+    const state = !v.initialized ? "not initialized" : v.unlocked ? "unlocked" : "locked";
+    const weak = v.custody === "local file" ? " — WEAKER: key on this host" : "";
+    dl.append(
+      el("dt", {}, v.name),
+      el(
+        "dd",
+        { class: v.unlocked ? "status-valid" : "status-unknown" },
+        `${state}; key from the ${v.custody}${v.version ? ` (version ${v.version})` : ""}${weak}`,
+      ),
+    );
+  }
+}
+
 export async function refreshStatus() {
   const node = document.getElementById("gate-status");
   const { gate } = await getJson("/api/status");
