@@ -28,6 +28,7 @@ export const command: Command = {
 
 In order, each step as its own command does it:
   1. corral compile --target compose -o out/       (the overlay; the gate is built from Corral's Dockerfile)
+     corral seal unlock                           (when the policy seals volumes; the stack stays down if one fails)
   2. corral enforce                                (follows the engine while the stack starts)
   3. docker compose -f … -f out/compose.corral.yml up -d --wait
   4. corral verify --live                          (every cell on the running containers)
@@ -79,6 +80,21 @@ Needs root (nft, nsenter). Exit codes: 0 up and verified, 1 a step failed or a c
       ctx,
     );
     if (compiled !== EXIT.ok) return compiled;
+
+    // Sealed volumes first: a volume that cannot be unlocked keeps the stack down, never empty.
+    const { loadPolicy } = await import("../policy/load.ts");
+    const sealed = Object.keys((await loadPolicy(resolve(ctx.cwd, values.policy))).policy.seal?.volumes ?? {});
+    if (sealed.length > 0) {
+      step(`seal unlock ${sealed.join(" ")}`);
+      const unlocked = await sub("seal", ["unlock", "-p", values.policy], ctx).catch((err: Error) => {
+        ctx.stderr.write(`corral up: ${err.message}\n`);
+        return EXIT.failed;
+      });
+      if (unlocked !== EXIT.ok) {
+        step("a sealed volume could not be unlocked: the stack is not started (its services would have no data)");
+        return EXIT.failed;
+      }
+    }
 
     // The follower runs beside `compose up` and stops with this command (or with Ctrl-C).
     const stopFollower = new AbortController();
