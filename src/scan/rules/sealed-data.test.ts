@@ -29,7 +29,17 @@ const COMPOSE = `services:
   cache:
     image: redis:7
     volumes: [cachedata:/data]
-volumes: { pgdata: {}, redisdata: {}, cachedata: {} }
+  vectors:
+    image: qdrant/qdrant
+    volumes: [qdrantdata:/qdrant/storage]
+  sql:
+    image: mariadb:11
+    volumes: [sqldata:/var/lib/mysql]
+  pglogged:
+    image: postgres:16
+    command: postgres -c log_directory=/var/log/pg
+    volumes: [pglogdata:/var/lib/postgresql/data]
+volumes: { pgdata: {}, redisdata: {}, cachedata: {}, qdrantdata: {}, sqldata: {}, pglogdata: {} }
 `;
 
 function findings(seal: string): string[] {
@@ -53,7 +63,7 @@ function findings(seal: string): string[] {
 
 test("every data store's data is reported until its volume is sealed", () => {
   const none = findings("");
-  assert.equal(none.length, 5, none.join("\n"));
+  assert.equal(none.length, 8, none.join("\n"));
   assert.ok(none.some((f) => /^postgres: .*volume pgdata, which the policy does not seal/.test(f)));
   assert.ok(
     none.some((f) => /^redis: .*\(\/srv\/redis\) in the container's writable layer/.test(f)),
@@ -64,6 +74,20 @@ test("every data store's data is reported until its volume is sealed", () => {
   const sealed = findings(
     "seal:\n  key_service: { url: http://k:7390, key: k.pub, token: k.token }\n  volumes: { pgdata: {}, cachedata: {} }\n",
   );
-  assert.equal(sealed.length, 3, sealed.join("\n"));
+  assert.equal(sealed.length, 6, sealed.join("\n"));
   assert.ok(!sealed.some((f) => f.startsWith("postgres:") || f.startsWith("cache:")));
+});
+
+test("with the data sealed, what the engine also writes elsewhere is reported", () => {
+  const all = findings(
+    "seal:\n  key_service: { url: http://k:7390, key: k.pub, token: k.token }\n  volumes: { qdrantdata: {}, sqldata: {}, pglogdata: {} }\n",
+  );
+  assert.ok(
+    all.some((f) => /^vectors: seals its Qdrant data but writes its snapshots .* to \/qdrant\/snapshots/.test(f)),
+    all.join("\n"),
+  );
+  assert.ok(all.some((f) => /^sql: seals its MySQL data but writes its on-disk temporary tables to \/tmp/.test(f)));
+  assert.ok(
+    all.some((f) => /^pglogged: seals its Postgres data but writes its server logs .* to \/var\/log\/pg/.test(f)),
+  );
 });

@@ -15,10 +15,22 @@ interface Store {
   images: RegExp;
   /** where the engine writes its data unless told otherwise */
   dataDir: (ctx: RuleContext, s: Service, c: Container) => string;
+  /** other places it writes data to on disk by default (snapshots, temp tables, logs of queries) */
+  extra?: (ctx: RuleContext, s: Service, c: Container) => Array<{ what: string; path: string }>;
 }
 
 const flagValue = (fs: Flag[], name: string) => fs.find((f) => f.name === name)?.value;
-const valued = (n: string) => ["--dir", "--dbpath", "--config", "--appendfilename"].includes(n);
+const valued = (n: string) => ["--dir", "--dbpath", "--config", "--appendfilename", "--tmpdir", "-c"].includes(n);
+
+/** `postgres -c log_directory=/abs`: query logs outside PGDATA (relative ones stay inside). */
+function postgresLogs(ctx: RuleContext, s: Service, c: Container): Array<{ what: string; path: string }> {
+  return flags(ctx, s, c, valued)
+    .filter((f) => f.name === "-c" && /^log_directory=\//.test(f.value ?? ""))
+    .map((f) => ({
+      what: "its server logs (which hold query text)",
+      path: (f.value ?? "").slice("log_directory=".length),
+    }));
+}
 
 const STORES: Store[] = [
   {
@@ -28,6 +40,7 @@ const STORES: Store[] = [
     dataDir: (_ctx, _s, c) =>
       envNamed(c, "PGDATA")?.value ||
       (/bitnami/.test(imageName(c)) ? "/bitnami/postgresql" : "/var/lib/postgresql/data"),
+    extra: postgresLogs,
   },
   {
     engine: "Redis",
@@ -42,7 +55,17 @@ const STORES: Store[] = [
       flagValue(flags(ctx, s, c, valued), "--dbpath") ??
       (/bitnami/.test(imageName(c)) ? "/bitnami/mongodb" : "/data/db"),
   },
-  { engine: "Qdrant", images: /(^|\/)qdrant\/qdrant$/, dataDir: () => "/qdrant/storage" },
+  {
+    engine: "Qdrant",
+    images: /(^|\/)qdrant\/qdrant$/,
+    dataDir: () => "/qdrant/storage",
+    extra: (_ctx, _s, c) => [
+      {
+        what: "its snapshots (full copies of the collections)",
+        path: envNamed(c, "QDRANT__STORAGE__SNAPSHOTS_PATH")?.value || "/qdrant/snapshots",
+      },
+    ],
+  },
   {
     engine: "Weaviate",
     images: /(^|\/)(semitechnologies\/weaviate|cr\.weaviate\.io\/semitechnologies\/weaviate)$/,
@@ -58,6 +81,9 @@ const STORES: Store[] = [
     engine: "MySQL",
     images: /(^|\/)(mysql|mariadb|bitnami\/mysql|bitnami\/mariadb)$/,
     dataDir: () => "/var/lib/mysql",
+    extra: (ctx, s, c) => [
+      { what: "its on-disk temporary tables", path: flagValue(flags(ctx, s, c, valued), "--tmpdir") ?? "/tmp" },
+    ],
   },
 ];
 
@@ -81,7 +107,19 @@ function check(ctx: RuleContext): Hit[] {
         message: `keeps its ${store.engine} data (${dir}) in the container's writable layer${inCtr(s, c)}: plaintext under the engine's data root, and gone when the container is re-created`,
         pos: c.pos ?? s.pos,
       };
-    if (m.type === "volume" && m.source !== undefined && sealed.has(m.source)) return undefined;
+    const isSealed = (x: Mount | undefined) =>
+      x !== undefined &&
+      (x.type === "tmpfs" || (x.type === "volume" && x.source !== undefined && sealed.has(x.source)));
+    if (isSealed(m)) {
+      // The data is sealed: what the engine also writes elsewhere must be too.
+      return (store.extra?.(ctx, s, c) ?? [])
+        .filter((e) => !isSealed(mountOf(c, e.path)))
+        .map((e) => ({
+          service: s,
+          message: `seals its ${store.engine} data but writes ${e.what} to ${e.path}, outside a sealed volume${inCtr(s, c)}`,
+          pos: mountOf(c, e.path)?.pos ?? m.pos,
+        }));
+    }
     const what =
       m.type === "volume" ? `volume ${m.source}` : m.type === "bind" ? `bind mount ${m.source}` : `${m.type} mount`;
     if (m.type === "tmpfs") return undefined;
