@@ -6,9 +6,10 @@
 // segments the summary names, which verify accepts by their hash. Two callers: the writer
 // itself at rotation (audit.retention), and `corral audit prune` with the writer stopped.
 import { createPublicKey } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, unlinkSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileDurably } from "../policy/durable-file.ts";
 import { sha256Hex } from "./canonical.ts";
 import type { SigningKey } from "./keys.ts";
 import { leafHash } from "./merkle.ts";
@@ -109,11 +110,7 @@ export async function pruneSegments(dir: string, key: SigningKey, limits: PruneL
     key.privateKey,
     publicKey,
   );
-  const path = join(dir, SUMMARY_FILE);
-  writeFileSync(`${path}.tmp`, text, { mode: 0o640 });
-  syncPath(`${path}.tmp`);
-  renameSync(`${path}.tmp`, path);
-  syncPath(dir);
+  writeFileDurably(join(dir, SUMMARY_FILE), text, 0o640);
   for (const p of pruned) if (existsSync(join(dir, p.name))) unlinkSync(join(dir, p.name));
   syncPath(dir);
   return { pruned, firstSeq: next, summarySha256: sha256Hex(text) };

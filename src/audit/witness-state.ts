@@ -3,17 +3,9 @@
 // their policy), and the latest checkpoint it cosigned per log (DIR/state.json), replaced
 // atomically and synced before any answer that depends on it.
 import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileDurably } from "../policy/durable-file.ts";
 import { UserError } from "../policy/user-error.ts";
 import { NoteError, type NoteSigner, parseSignerKey, signerFromSeed, verifierKey } from "./signed-note.ts";
 import { type WitnessState, witnessVerifierKey } from "./witness-core.ts";
@@ -23,28 +15,6 @@ export class WitnessStateError extends UserError {}
 export const WITNESS_KEY_FILE = "witness.key";
 export const WITNESS_PUB_FILE = "witness.pub";
 export const WITNESS_STATE_FILE = "state.json";
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function writeDurably(path: string, dir: string, text: string, mode: number): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  const fd = openSync(tmp, "r+");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  syncDir(dir);
-}
 
 /** The witness's signer: read from DIR, or made there when DIR has none. */
 export function loadOrCreateWitnessKey(dir: string, name: string): { signer: NoteSigner; created: boolean } {
@@ -63,8 +33,8 @@ export function loadOrCreateWitnessKey(dir: string, name: string): { signer: Not
   const signer = signerFromSeed(name, seed);
   const raw = Buffer.concat([Buffer.from([0x01]), seed]).toString("base64");
   const hash = signer.hash.toString(16).padStart(8, "0");
-  writeDurably(keyPath, dir, `PRIVATE+KEY+${name}+${hash}+${raw}\n`, 0o600);
-  writeDurably(join(dir, WITNESS_PUB_FILE), dir, `${verifierKey(witnessVerifierKey(signer))}\n`, 0o644);
+  writeFileDurably(keyPath, `PRIVATE+KEY+${name}+${hash}+${raw}\n`, 0o600);
+  writeFileDurably(join(dir, WITNESS_PUB_FILE), `${verifierKey(witnessVerifierKey(signer))}\n`, 0o644);
   return { signer, created: true };
 }
 
@@ -85,5 +55,5 @@ export function readWitnessState(dir: string): WitnessState {
 }
 
 export function writeWitnessState(dir: string, state: WitnessState): void {
-  writeDurably(join(dir, WITNESS_STATE_FILE), dir, `${JSON.stringify({ version: 1, logs: state }, null, 2)}\n`, 0o600);
+  writeFileDurably(join(dir, WITNESS_STATE_FILE), `${JSON.stringify({ version: 1, logs: state }, null, 2)}\n`, 0o600);
 }

@@ -3,17 +3,9 @@
 // (token, 0600), and the volume keys by version (keys.json, 0600), replaced atomically and
 // synced before an answer that depends on them leaves.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileDurably } from "../policy/durable-file.ts";
 import { UserError } from "../policy/user-error.ts";
 
 export class KeyStoreError extends UserError {}
@@ -34,32 +26,15 @@ export interface KeyStore {
   save(): void;
 }
 
-function durable(path: string, dir: string, text: string, mode: number): void {
-  writeFileSync(`${path}.tmp`, text, { mode });
-  const fd = openSync(`${path}.tmp`, "r+");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${path}.tmp`, path);
-  const d = openSync(dir, "r");
-  try {
-    fsyncSync(d);
-  } finally {
-    closeSync(d);
-  }
-}
-
 export function openKeyStore(dir: string): { store: KeyStore; created: boolean } {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keyPath = join(dir, "identity.key");
   let created = false;
   if (!existsSync(keyPath)) {
     const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    durable(keyPath, dir, privateKey.export({ type: "pkcs8", format: "pem" }).toString(), 0o600);
-    durable(join(dir, "identity.pub"), dir, publicKey.export({ type: "spki", format: "pem" }).toString(), 0o644);
-    durable(join(dir, "token"), dir, `${randomBytes(32).toString("hex")}\n`, 0o600);
+    writeFileDurably(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }).toString(), 0o600);
+    writeFileDurably(join(dir, "identity.pub"), publicKey.export({ type: "spki", format: "pem" }).toString(), 0o644);
+    writeFileDurably(join(dir, "token"), `${randomBytes(32).toString("hex")}\n`, 0o600);
     created = true;
   }
   let identity: KeyObject;
@@ -87,7 +62,8 @@ export function openKeyStore(dir: string): { store: KeyStore; created: boolean }
     publicPem: createPublicKey(identity).export({ type: "spki", format: "pem" }).toString(),
     token: readFileSync(join(dir, "token"), "utf8").trim(),
     volumes,
-    save: () => durable(keysPath, dir, `${JSON.stringify({ version: 1, volumes: store.volumes }, null, 2)}\n`, 0o600),
+    save: () =>
+      writeFileDurably(keysPath, `${JSON.stringify({ version: 1, volumes: store.volumes }, null, 2)}\n`, 0o600),
   };
   return { store, created };
 }

@@ -3,18 +3,9 @@
 // it exists only while unlocked, so a locked volume makes the container fail to start instead
 // of starting on an empty plaintext directory), and <dir>/<name>/seal.json (which key version
 // opens it, and where the key is kept; never the key).
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileDurably } from "../policy/durable-file.ts";
 import { UserError } from "../policy/user-error.ts";
 import { changeKey, GocryptfsError, initCipher, isMounted, mount, unmount } from "./gocryptfs.ts";
 import type { KeySource } from "./key-client.ts";
@@ -62,11 +53,7 @@ function readMeta(path: string): Meta | undefined {
 }
 
 function writeMeta(path: string, meta: Meta): void {
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
-  const fd = openSync(`${path}.tmp`, "r+");
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(`${path}.tmp`, path);
+  writeFileDurably(path, `${JSON.stringify(meta, null, 2)}\n`, 0o600);
 }
 
 export function sealStatus(v: SealedVolume): SealStatus {
