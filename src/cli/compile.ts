@@ -61,6 +61,17 @@ function gateContainer(
       );
     out.auditKeyPath = composePath(projectDir, keyPath);
   }
+  const witnesses = policy.audit?.witnesses ?? [];
+  if (witnesses.length > 0)
+    out.witnessKeys = witnesses.map((w) => {
+      const path = isAbsolute(w.key) ? w.key : resolve(dirname(policyPath), w.key);
+      if (!existsSync(path))
+        throw new UsageError(
+          `audit.witnesses key ${path} does not exist; the gate container would fail to start`,
+          "copy DIR/witness.pub from the machine that runs 'corral audit witness'",
+        );
+      return { url: w.url, path: composePath(projectDir, path) };
+    });
   if (gateImage) return { ...out, gateImage };
   if (!existsSync(join(PACKAGE_ROOT, "docker/gate/Dockerfile")))
     throw new UsageError(

@@ -66,3 +66,23 @@ test("gate arguments: bad listen addresses and maps are usage errors", () => {
   assert.equal(parseGateArgs(["--workers", "4", "--dns-workers", "2"], "/").dnsWorkers, 2);
   assert.throws(() => parseGateArgs(["--bogus"], "/"), UsageError);
 });
+
+test("--witness-key points an audit.witnesses entry at the file where the gate's container sees it", async () => {
+  const { parsePolicy } = await import("../policy/index.ts");
+  const { auditSinkOptions } = await import("./gate.ts");
+  const { policy } = parsePolicy(
+    "version: 1\naudit:\n  path: ./audit\n  checkpoint: { key: /etc/corral/audit.key }\n  witnesses:\n    - { url: http://w.example:7380, key: ./witness.pub }\n",
+    "/host/corral.yaml",
+  );
+  const opts = auditSinkOptions(
+    policy.audit!,
+    "/host",
+    { "witness-key": ["http://w.example:7380=/run/corral/witness-1.pub"] },
+    "/",
+  );
+  assert.deepEqual(opts.witnesses, [{ url: "http://w.example:7380", key: "/run/corral/witness-1.pub" }]);
+  assert.throws(
+    () => auditSinkOptions(policy.audit!, "/host", { "witness-key": ["http://other:1=/x.pub"] }, "/"),
+    (e: Error) => e instanceof UsageError && /no audit.witnesses entry/.test(e.message),
+  );
+});

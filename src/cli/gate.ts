@@ -23,6 +23,7 @@ export function parseGateArgs(args: string[], cwd: string) {
     state: { type: "string" },
     audit: { type: "string" },
     "audit-key": { type: "string" },
+    "witness-key": { type: "string", multiple: true, default: [] },
     log: { type: "string" },
     proxy: { type: "string" },
     dns: { type: "string" },
@@ -55,13 +56,22 @@ export function parseGateArgs(args: string[], cwd: string) {
 }
 
 /** The policy's audit section, with the paths a container (or an operator) overrides. */
-function auditSinkOptions(
+export function auditSinkOptions(
   section: NonNullable<LoadedPolicy["policy"]["audit"]>,
   policyDir: string,
-  values: { audit?: string; "audit-key"?: string },
+  values: { audit?: string; "audit-key"?: string; "witness-key"?: string[] },
   cwd: string,
 ): AuditSinkOptions {
   const opts = auditOptionsFromPolicy(section, policyDir);
+  // In a container the policy's witness.pub paths are the host's: each is mounted elsewhere.
+  for (const spec of values["witness-key"] ?? []) {
+    const eq = spec.lastIndexOf("=");
+    const url = spec.slice(0, eq);
+    const w = eq > 0 ? opts.witnesses?.find((x) => x.url === url) : undefined;
+    if (!w)
+      throw new UsageError(`--witness-key ${spec}: no audit.witnesses entry with url ${url}`, "give it as URL=FILE");
+    w.key = resolve(cwd, spec.slice(eq + 1));
+  }
   if (values.audit) opts.dir = resolve(cwd, values.audit);
   if (values["audit-key"]) {
     if (!section.checkpoint)
@@ -93,6 +103,7 @@ options:
   --audit DIR            the audit log's directory (default audit.path); a container keeps
                          it in its state volume, not beside the read-only policy
   --audit-key FILE       the checkpoint signing key (default audit.checkpoint.key)
+  --witness-key URL=FILE the witness.pub of audit.witnesses' URL, where this process sees it
   --log FILE             decision log file (default stdout)
   --proxy HOST:PORT      override gate.listen.proxy
   --dns HOST:PORT        override gate.listen.dns

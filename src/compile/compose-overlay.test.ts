@@ -96,3 +96,22 @@ test("a sealed volume becomes a bind of its unlocked mountpoint, which must exis
   ]);
   assert.equal(services.celery?.volumes, undefined, "services without a sealed volume keep theirs untouched");
 });
+
+test("witness keys are mounted into the gate and named to it by witness URL", async () => {
+  const { parse } = await import("yaml");
+  const { policy } = await loadPolicy(join(PROJECT_ROOT, "examples/superagi/corral.yaml"));
+  const d = readDeployment([composeFile], { env: {} });
+  const overlay = compileComposeOverlay(policy, d, {
+    witnessKeys: [{ url: "http://witness.example:7380", path: "./keys/witness.pub" }],
+  })["compose.corral.yml"]!;
+  const tags = [
+    { tag: "!override", resolve: (v: unknown) => v },
+    { tag: "!reset", resolve: (v: unknown) => v },
+  ];
+  const gate = (
+    parse(overlay, { customTags: tags }) as { services: Record<string, { volumes: string[]; command: string[] }> }
+  ).services["corral-gate"]!;
+  assert.ok(gate.volumes.includes("./keys/witness.pub:/run/corral/witness-1.pub:ro"), gate.volumes.join(" "));
+  const at = gate.command.indexOf("--witness-key");
+  assert.equal(gate.command[at + 1], "http://witness.example:7380=/run/corral/witness-1.pub");
+});

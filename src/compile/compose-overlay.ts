@@ -26,6 +26,8 @@ export interface OverlayOptions extends PlanOptions {
   sealed?: { dir: string; volumes: readonly string[] };
   /** The audit checkpoint key, resolved the same way; mounted read-only into the gate. */
   auditKeyPath?: string;
+  /** audit.witnesses' witness.pub files, resolved the same way, by witness URL; mounted read-only. */
+  witnessKeys?: ReadonlyArray<{ url: string; path: string }>;
   /** A prebuilt gate image (`--gate-image`); without it the overlay builds Corral's Dockerfile. */
   gateImage?: string;
   /** Corral's package root as Compose resolves it: the build context of docker/gate/Dockerfile. */
@@ -44,6 +46,7 @@ export const GATE_UID = 10001;
 export const GATE_STATE_ROOT = "/var/lib/corral";
 const GATE_POLICY = "/etc/corral/corral.yaml";
 const GATE_AUDIT_KEY = "/run/corral/audit.key";
+const witnessKeyIn = (i: number) => `/run/corral/witness-${i + 1}.pub`;
 /** Where the gate's admin API listens in its container: its loopback, out of the agents' reach. */
 const GATE_ADMIN = "127.0.0.1:9099";
 const DEFAULT_BASE_IMAGE = "node:24-slim";
@@ -227,6 +230,7 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
       `${options.policyPath ?? "./corral.yaml"}:${GATE_POLICY}:ro`,
       `corral-gate-state:${GATE_STATE_ROOT}`,
       ...(options.auditKeyPath ? [`${options.auditKeyPath}:${GATE_AUDIT_KEY}:ro`] : []),
+      ...(options.witnessKeys ?? []).map((w, i) => `${w.path}:${witnessKeyIn(i)}:ro`),
     ];
     services.add(
       doc.createPair(GATE, {
@@ -249,6 +253,7 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
           `${GATE_STATE_ROOT}/gate`,
           ...(audit ? ["--audit", `${GATE_STATE_ROOT}/audit`] : []),
           ...(options.auditKeyPath ? ["--audit-key", GATE_AUDIT_KEY] : []),
+          ...(options.witnessKeys ?? []).flatMap((w, i) => ["--witness-key", `${w.url}=${witnessKeyIn(i)}`]),
           // Clients are known by name: the gate asks the engine's DNS for each one's replicas.
           ...plan.gate.clients.flatMap((c) => ["--discover", c]),
         ],
