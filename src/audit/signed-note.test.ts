@@ -62,3 +62,20 @@ test("a checkpoint over the audit records, signed by the log and cosigned by a w
   assert.deepEqual(openNote(cosigned, [log]).unknown.length, 1, "a signature by a key not given is kept, not trusted");
   assert.throws(() => parseCheckpoint("origin\n-1\nAAAA\n"), /not a decimal/);
 });
+
+test("a signature spelled with other padding bits is refused, not read as the same bytes", async () => {
+  const { randomBytes } = await import("node:crypto");
+  const { openNote, signNote, signerFromSeed } = await import("./signed-note.ts");
+  const signer = signerFromSeed("example.com/log", randomBytes(32));
+  const note = signNote("example.com/log\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n", signer);
+  const line = note.trimEnd().split("\n").at(-1)!;
+  const b64 = line.split(" ").at(-1)!;
+  // 68 bytes: the last character before "=" carries 4 padding bits.
+  const last = b64.at(-2)!;
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const i = alphabet.indexOf(last);
+  const twin = alphabet[i ^ 1]!;
+  const altered = note.replace(b64, `${b64.slice(0, -2)}${twin}=`);
+  assert.deepEqual(Buffer.from(`${b64.slice(0, -2)}${twin}=`, "base64"), Buffer.from(b64, "base64"), "the same bytes");
+  assert.throws(() => openNote(altered, [signer]), /not canonical base64/);
+});

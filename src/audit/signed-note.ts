@@ -119,6 +119,9 @@ export function openNote(note: string, keys: readonly NoteKey[]): OpenedNote {
     const m = /^— (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
     if (!m) throw new NoteError(`malformed signature line: ${JSON.stringify(line)}`);
     const blob = Buffer.from(m[2]!, "base64");
+    // Base64 decoding ignores a last character's padding bits: only the one spelling counts,
+    // so no byte of a signed note is free to change.
+    if (blob.toString("base64") !== m[2]) throw new NoteError(`signature of ${m[1]} is not canonical base64`);
     if (blob.length < 5) throw new NoteError("signature too short");
     const key = keys.find((k) => k.name === m[1] && k.hash === blob.readUInt32BE(0));
     if (!key) {

@@ -141,3 +141,13 @@ test("a single-byte change in checkpoints.jsonl never passes as a full, valid ch
     { numRuns: 500 },
   );
 });
+
+test("every byte of checkpoints.jsonl, nudged by one either way, is caught (base64 padding bits included)", () => {
+  for (let off = 0; off < checkpoints.length; off++)
+    for (const delta of [1, 255]) {
+      const cps = Buffer.from(checkpoints);
+      cps[off] = (cps[off]! + delta) % 256;
+      const r = verifySegments(segments, cps);
+      assert.ok(r.status === "tampered" || r.unverified > 0, `byte ${off} + ${delta}: ${JSON.stringify(r.problem)}`);
+    }
+});

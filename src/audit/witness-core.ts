@@ -55,6 +55,7 @@ export function cosignatureTime(note: string, witness: NoteKey): number | undefi
     if (!m || m[1] !== key.name) continue;
     const blob = Buffer.from(m[2]!, "base64");
     if (blob.length !== 76 || blob.readUInt32BE(0) !== key.hash) continue;
+    if (blob.toString("base64") !== m[2]) throw new NoteError(`the cosignature of ${key.name} is not canonical base64`);
     const time = blob.readBigUInt64BE(4);
     const message = Buffer.from(`cosignature/v1\ntime ${time}\n${text}`);
     if (!verify(null, message, key.publicKey, blob.subarray(12)))
