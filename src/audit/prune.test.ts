@@ -143,3 +143,22 @@ test("audit.retention: the writer prunes at rotation, and not past what its witn
   assert.equal(listSegments(held.dir)[0]?.index, 1, "an unreachable witness holds retention back");
   assert.equal((await verify(held)).code, 0);
 });
+
+test("every byte of summary.json, nudged by one either way, is TAMPERED", async () => {
+  const c = serve("summary-bytes");
+  await writeRecords(c, target(), 40, { origin: "p.example/summary-bytes", segmentRecords: 10, every: 10 });
+  assert.equal((await prune(c, "--keep-segments", "2")).code, 0);
+  const { verifyLogDir } = await import("./verify.ts");
+  const path = join(c.dir, "summary.json");
+  const good = readFileSync(path);
+  const pub = loadPublicKey(c.pub);
+  assert.equal(verifyLogDir(c.dir, pub).status, "valid");
+  for (let off = 0; off < good.length; off++)
+    for (const delta of [1, 255]) {
+      const b = Buffer.from(good);
+      b[off] = (b[off]! + delta) % 256;
+      writeFileSync(path, b);
+      assert.equal(verifyLogDir(c.dir, pub).status, "tampered", `byte ${off} + ${delta}`);
+    }
+  writeFileSync(path, good);
+});

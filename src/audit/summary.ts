@@ -59,7 +59,11 @@ export function checkSummary(bytes: Buffer, publicKey: KeyObject): SummaryCheck 
   if (s.key !== keyId(publicKey))
     return { ok: false, problem: `summary.json is signed by key ${s.key}, not the given key` };
   const { sig, key: _key, ...rest } = s;
-  if (!verify(null, message(rest), publicKey, Buffer.from(sig, "base64")))
+  const sigBytes = Buffer.from(String(sig), "base64");
+  // Only the one base64 spelling: padding bits must not leave a byte free to change.
+  if (sigBytes.toString("base64") !== sig)
+    return { ok: false, problem: "summary.json signature is not canonical base64" };
+  if (!verify(null, message(rest), publicKey, sigBytes))
     return { ok: false, problem: "summary.json signature does not verify" };
   return { ok: true, summary: s };
 }
