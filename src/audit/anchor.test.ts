@@ -1,46 +1,27 @@
 // Off-host anchoring end to end on loopback: a real witness (HTTP, state on disk), real logs,
 // the CLI's verify. The same cases run across network namespaces in anchor.int.test.ts.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
   backupSegment,
   cutTail,
   deleteLog,
-  newCase,
+  type LoopbackWitness,
+  loopbackWitness,
   rewriteWithFreshKey,
   verifyWith,
   writeRecords,
 } from "../testing/anchor-scenarios.ts";
-import { noteKeyOf } from "./checkpoint.ts";
-import { loadPublicKey } from "./keys.ts";
-import { type RunningWitness, startWitness } from "./witness-server.ts";
 
-const root = mkdtempSync(join(tmpdir(), "corral-anchor-"));
-let witness: RunningWitness;
-const logs = new Map();
-const target = () => ({ url: witness.url, pub: join(root, "witness", "witness.pub") });
-
+let lw: LoopbackWitness;
 before(async () => {
-  witness = await startWitness({
-    listen: { host: "127.0.0.1", port: 0 },
-    stateDir: join(root, "witness"),
-    logs,
-    name: "test-witness",
-  });
+  lw = await loopbackWitness("corral-anchor-");
 });
-after(async () => {
-  await witness.close();
-  rmSync(root, { recursive: true, force: true });
-});
-
-function serve(name: string, origin: string) {
-  const c = newCase(root, name);
-  logs.set(origin, noteKeyOf(origin, loadPublicKey(c.pub)));
-  return c;
-}
+after(() => lw.close());
+const target = () => lw.target();
+const serve = (name: string, origin: string) => lw.serve(name, origin);
 
 test("a healthy log is cosigned as it grows and verifies as anchored", async () => {
   const c = serve("healthy", "t.example/healthy");
@@ -49,7 +30,7 @@ test("a healthy log is cosigned as it grows and verifies as anchored", async () 
   const v = await verifyWith(c, target(), ["--origin", "t.example/healthy"]);
   assert.equal(v.code, 0, JSON.stringify(v.json));
   assert.equal(v.json.anchors?.anchoredSize, 45);
-  const state = JSON.parse(readFileSync(join(root, "witness", "state.json"), "utf8"));
+  const state = JSON.parse(readFileSync(join(lw.root, "witness", "state.json"), "utf8"));
   assert.equal(state.logs["t.example/healthy"].size, 45, "the witness persisted what it cosigned");
 });
 
@@ -76,7 +57,7 @@ test("the whole log deleted: TAMPERED, records 1..N lost", async () => {
 test("the chain rewritten and re-signed with a fresh key: TAMPERED", async () => {
   const c = serve("resigned", "t.example/resigned");
   await writeRecords(c, target(), 20, { origin: "t.example/resigned" });
-  await rewriteWithFreshKey(join(root, "resigned-x"), c, target(), 20);
+  await rewriteWithFreshKey(join(lw.root, "resigned-x"), c, target(), 20);
   const v = await verifyWith(c, target(), ["--origin", "t.example/resigned"]);
   assert.equal(v.json.status, "valid", "with the attacker's key the local chain checks out");
   assert.equal(v.code, 1);
@@ -126,7 +107,7 @@ test("the witness refuses an inconsistent checkpoint and keeps what it cosigned"
   const status = report?.targets[0];
   assert.equal(status?.refused, true, JSON.stringify(status));
   assert.match(status?.lastError ?? "", /no checkpoint at that size|422/);
-  const state = JSON.parse(readFileSync(join(root, "witness", "state.json"), "utf8"));
+  const state = JSON.parse(readFileSync(join(lw.root, "witness", "state.json"), "utf8"));
   assert.equal(state.logs["t.example/fork"].size, 20, "the witness still holds the first history");
   const v = await verifyWith(c, w, ["--origin", "t.example/fork"]);
   assert.equal(v.code, 1);
@@ -147,7 +128,7 @@ test("a gate writing the log shows its anchoring in /metrics and at /audit/ancho
     checkpointEvery: 5,
     origin: "t.example/gate",
     witnesses: [
-      { url: witness.url, key: target().pub },
+      { url: lw.witness.url, key: target().pub },
       { url: "http://127.0.0.1:9", key: target().pub },
     ],
   });
@@ -173,7 +154,7 @@ test("a gate writing the log shows its anchoring in /metrics and at /audit/ancho
     assert.equal(anchors?.targets[1]?.anchoredSize, 0);
     assert.ok(anchors?.targets[1]?.lastError);
     const metrics = await (await fetch(`http://127.0.0.1:${gate.addresses.admin!.port}/metrics`)).text();
-    assert.match(metrics, new RegExp(`corral_audit_anchored_size\\{target="${witness.url}",kind="witness"\\} 10`));
+    assert.match(metrics, new RegExp(`corral_audit_anchored_size\\{target="${lw.witness.url}",kind="witness"\\} 10`));
     assert.match(metrics, /corral_audit_unanchored_records\{target="http:\/\/127.0.0.1:9",kind="witness"\} 1[0-9]/);
     assert.match(metrics, /corral_audit_anchor_backlog\{target="http:\/\/127.0.0.1:9",kind="witness"\} [1-9]/);
   } finally {

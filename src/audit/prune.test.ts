@@ -2,38 +2,26 @@
 // anchoring included; removing or editing the summary, or a pruned segment put back altered, is
 // TAMPERED; pruning refuses a log that does not verify and never drops what no witness holds.
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { newCase, verifyWith, writeRecords } from "../testing/anchor-scenarios.ts";
+import {
+  type LoopbackWitness,
+  loopbackWitness,
+  newCase,
+  verifyWith,
+  writeRecords,
+} from "../testing/anchor-scenarios.ts";
 import { runCli } from "../testing/cli.ts";
-import { noteKeyOf } from "./checkpoint.ts";
 import { loadPublicKey } from "./keys.ts";
-import { type RunningWitness, startWitness } from "./witness-server.ts";
 
-const root = mkdtempSync(join(tmpdir(), "corral-prune-"));
-const logs = new Map();
-let witness: RunningWitness;
-const target = () => ({ url: witness.url, pub: join(root, "witness", "witness.pub") });
+let lw: LoopbackWitness;
 before(async () => {
-  witness = await startWitness({
-    listen: { host: "127.0.0.1", port: 0 },
-    stateDir: join(root, "witness"),
-    logs,
-    name: "w",
-  });
+  lw = await loopbackWitness("corral-prune-");
 });
-after(async () => {
-  await witness.close();
-  rmSync(root, { recursive: true, force: true });
-});
-
-function serve(name: string) {
-  const c = newCase(root, name);
-  logs.set(`p.example/${name}`, noteKeyOf(`p.example/${name}`, loadPublicKey(c.pub)));
-  return c;
-}
+after(() => lw.close());
+const target = () => lw.target();
+const serve = (name: string) => lw.serve(name, `p.example/${name}`);
 
 const prune = (c: { dir: string; key: string }, ...args: string[]) =>
   runCli(["audit", "prune", "--dir", c.dir, "--key", c.key, ...args]);
@@ -98,7 +86,7 @@ test("a log that does not verify is not pruned; nothing past what the witness ho
     segmentRecords: 20,
     every: 10,
   });
-  const w = ["--witness", `${witness.url}=${target().pub}`, "--origin", "p.example/floor"];
+  const w = ["--witness", `${lw.witness.url}=${target().pub}`, "--origin", "p.example/floor"];
   const r = await prune(c, "--keep-segments", "1", ...w);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /records 1\.\.40\)/, "segments wholly within the witness's 50 records only");
@@ -126,7 +114,7 @@ test("audit.retention: the writer prunes at rotation, and not past what its witn
     for (let i = 0; i < n; i++) await sink.record("gate.decision", "agents/a", { decision: "allow", i });
     await sink.close();
   };
-  const plain = newCase(root, "online-plain");
+  const plain = newCase(lw.root, "online-plain");
   await write(plain, undefined, 60);
   assert.ok(
     listSegments(plain.dir).length <= 3,

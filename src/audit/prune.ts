@@ -6,10 +6,10 @@
 // segments the summary names, which verify accepts by their hash. Two callers: the writer
 // itself at rotation (audit.retention), and `corral audit prune` with the writer stopped.
 import { createPublicKey } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, openSync, unlinkSync } from "node:fs";
+import { existsSync, unlinkSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileDurably } from "../policy/durable-file.ts";
+import { syncPath, writeFileDurably } from "../policy/durable-file.ts";
 import { sha256Hex } from "./canonical.ts";
 import type { SigningKey } from "./keys.ts";
 import { leafHash } from "./merkle.ts";
@@ -37,15 +37,6 @@ export interface PruneResult {
   /** SHA-256 of the summary written */
   summarySha256?: string;
   why?: string;
-}
-
-function syncPath(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 async function optional(path: string): Promise<Buffer | undefined> {

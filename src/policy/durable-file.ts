@@ -6,7 +6,8 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
-function syncPath(path: string): void {
+/** fsync of a file or a directory (after a rename or an unlink in it). */
+export function syncPath(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);

@@ -9,9 +9,14 @@ function read(path: string): Buffer {
   try {
     text = readFileSync(path, "utf8").trim();
   } catch (err) {
-    throw new KeyServiceError(`cannot read key file ${path}: ${(err as Error).message}`);
+    throw new KeyServiceError(`cannot read key file ${path}: ${(err as Error).message}`, {
+      hint: "seal.volumes.<name>.key_file names it; corral seal init makes it",
+    });
   }
-  if (!/^[0-9a-f]{64}$/.test(text)) throw new KeyServiceError(`${path} is not a key (64 hex digits)`);
+  if (!/^[0-9a-f]{64}$/.test(text))
+    throw new KeyServiceError(`${path} is not a key (64 hex digits)`, {
+      hint: "restore the key file the volume was sealed with",
+    });
   if ((statSync(path).mode & 0o077) !== 0)
     throw new KeyServiceError(`key file ${path} is readable by group or others`, { hint: `chmod 600 ${path}` });
   return Buffer.from(text, "hex");

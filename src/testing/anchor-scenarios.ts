@@ -2,12 +2,16 @@
 // the unit test, another network namespace in the integration test): every way a host can
 // rewrite its past after the witness cosigned it, and a healthy log while the witness is away.
 // Each case returns what `corral audit verify --witness` said, for the test to judge.
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AnchorSinkConfig } from "../audit/anchor-config.ts";
-import { generateSigningKey } from "../audit/keys.ts";
+import { noteKeyOf } from "../audit/checkpoint.ts";
+import { generateSigningKey, loadPublicKey } from "../audit/keys.ts";
 import { openAuditSink } from "../audit/open.ts";
+import type { NoteKey } from "../audit/signed-note.ts";
 import type { AnchorReport } from "../audit/sink.ts";
+import { type RunningWitness, startWitness } from "../audit/witness-server.ts";
 import { runCli } from "./cli.ts";
 
 export interface VerifyOutcome {
@@ -150,6 +154,41 @@ export function backupSegment(c: Case, index: number): { restore(): void } {
           break;
         }
       }
+    },
+  };
+}
+
+export interface LoopbackWitness {
+  root: string;
+  witness: RunningWitness;
+  target(): { url: string; pub: string };
+  /** A new log the witness serves under `origin`. */
+  serve(name: string, origin: string): Case;
+  close(): Promise<void>;
+}
+
+/** A real witness on loopback, serving the logs its tests create. */
+export async function loopbackWitness(prefix: string): Promise<LoopbackWitness> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const logs = new Map<string, NoteKey>();
+  const witness = await startWitness({
+    listen: { host: "127.0.0.1", port: 0 },
+    stateDir: join(root, "witness"),
+    logs,
+    name: "test-witness",
+  });
+  return {
+    root,
+    witness,
+    target: () => ({ url: witness.url, pub: join(root, "witness", "witness.pub") }),
+    serve(name, origin) {
+      const c = newCase(root, name);
+      logs.set(origin, noteKeyOf(origin, loadPublicKey(c.pub)));
+      return c;
+    },
+    async close() {
+      await witness.close();
+      rmSync(root, { recursive: true, force: true });
     },
   };
 }
