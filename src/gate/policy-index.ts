@@ -4,6 +4,7 @@ import ipaddr from "ipaddr.js";
 import { type Destination, parseDestination } from "../policy/destination.ts";
 import type { Policy } from "../policy/schema.ts";
 import { UserError } from "../policy/user-error.ts";
+import { buildCredentialIndex, type CredentialIndex } from "./credentials/credential-index.ts";
 import type { EphemeralIdentities } from "./ephemeral.ts";
 import { SnapshotCache } from "./snapshot-cache.ts";
 import { type Cidr, type Floor, parseFloor } from "./ssrf.ts";
@@ -34,6 +35,8 @@ export interface PolicyIndex {
   ephemeral?: EphemeralIdentities;
   /** everything remembered between requests under this policy (the index is the generation) */
   cache: SnapshotCache;
+  /** credentials, placeholders, request rules and the destinations terminated for them */
+  credentials: CredentialIndex;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -110,10 +113,20 @@ export function buildIndex(policy: Policy, opts: IndexOptions = {}): PolicyIndex
       for (const [addr, svc] of serviceAddrs) if (svc === service) serviceAddrs.set(addr, name);
     }
   }
+  const identityOfService = new Map<string, string>();
+  for (const [name, ident] of Object.entries(policy.identities))
+    for (const service of ident.services ?? []) identityOfService.set(service, name);
+  const credentials = buildCredentialIndex({
+    policy,
+    principals: [...knownServices.filter((s) => !s.includes("*")), ...Object.keys(policy.identities)],
+    identityOf: (p) => identityOfService.get(p) ?? p,
+    expand: (n) => expandFrom(policy, n, knownServices),
+  });
   return {
     rules,
     sources,
     tokens,
+    credentials,
     serviceAddrs,
     floor: parseFloor(policy.floor.allow_ranges, opts.self ?? []),
     denyAnswer: policy.dns.deny_answer,

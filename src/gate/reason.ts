@@ -44,6 +44,22 @@ export const REASON_CODES = [
   "rate-limited",
   /** the gate is at max_connections */
   "overloaded",
+  /** a request rule's allow entry names the method and path */
+  "request-listed",
+  /** a request rule's deny entry names the method and path */
+  "request-denied",
+  /** the destination has request rules for this identity and none allows the method and path */
+  "request-unlisted",
+  /** a path with dot segments, encoded slashes or the like, where request rules or a credential's paths apply */
+  "path-ambiguous",
+  /** a credential's placeholder was swapped for its real value */
+  "brokered",
+  /** a placeholder toward another destination, or anywhere but where its credential is sent */
+  "credential-exfiltration",
+  /** a placeholder from an identity it was not made for or that may not use the credential */
+  "credential-forbidden",
+  /** a placeholder toward its destination with a method or path outside the credential's */
+  "credential-scope",
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -71,6 +87,14 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   "bad-request": "malformed request",
   "rate-limited": "over this identity's limit",
   overloaded: "gate at max connections",
+  "request-listed": "request allowed by",
+  "request-denied": "request denied by",
+  "request-unlisted": "request not in the destination's request rules",
+  "path-ambiguous": "ambiguous request path",
+  brokered: "credential brokered",
+  "credential-exfiltration": "credential exfiltration attempt",
+  "credential-forbidden": "credential not permitted for this identity",
+  "credential-scope": "credential used outside its bound methods and paths",
 };
 
 /** The sentence a person reads: the code's words, then the detail. */

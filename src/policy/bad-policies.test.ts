@@ -374,6 +374,28 @@ const CASES: Case[] = [
     message: /missing 'path' in audit/,
   },
   {
+    name: "credential for an unknown zone",
+    yaml: `${ZONES}credentials:\n  openai:\n    value: { env: OPENAI_API_KEY }\n    for: agnets\n    to: { host: api.openai.com }\n`,
+    line: 9,
+    col: 10,
+    message: /unknown zone, service or identity 'agnets'/,
+    hint: /agents/,
+  },
+  {
+    name: "credential sent to a wildcard",
+    yaml: `${ZONES}credentials:\n  openai:\n    value: { env: OPENAI_API_KEY }\n    for: agents\n    to: { host: "*.openai.com" }\n`,
+    line: 10,
+    col: 17,
+    message: /is not a host name or address/,
+  },
+  {
+    name: "request rule without a path",
+    yaml: `${ZONES}requests:\n  - from: agents\n    host: api.openai.com\n    allow: [POST]\n`,
+    line: 9,
+    col: 13,
+    message: /a method and a path prefix/,
+  },
+  {
     name: "wrong type for zones",
     yaml: "version: 1\nzones: [web, data]\n",
     line: 2,

@@ -299,6 +299,38 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
       add(["sandbox", "profiles", name, "limits", "wall"], "the wall-clock limit must be positive", "e.g. wall: 60s");
   }
 
+  const singleHost = (h: string) => {
+    const d = parseDestination(h);
+    return !("error" in d) && d.host.kind !== "wildcard" && d.host.kind !== "cidr" && d.port === undefined;
+  };
+  const checkClients = (path: Path, names: readonly string[]) =>
+    names.forEach((n, j) => {
+      if (knownPrincipal(n)) return;
+      add(
+        src.isList(path) ? [...path, j] : path,
+        `unknown zone, service or identity '${n}'`,
+        didYouMean(n, principalNames) ?? "define it under zones or identities",
+      );
+    });
+  for (const [name, c] of Object.entries(policy.credentials)) {
+    checkClients(["credentials", name, "for"], c.for);
+    if (!singleHost(c.to.host))
+      add(
+        ["credentials", name, "to", "host"],
+        `'${c.to.host}' is not a host name or address`,
+        "write the API's host, e.g. api.openai.com",
+      );
+  }
+  policy.requests.forEach((r, i) => {
+    checkClients(["requests", i, "from"], r.from);
+    if (!singleHost(r.host))
+      add(
+        ["requests", i, "host"],
+        `'${r.host}' is not a host name or address`,
+        "write the API's host, e.g. api.openai.com",
+      );
+  });
+
   if (policy.audit?.checkpoint) {
     const logDir = resolve(baseDir, policy.audit.path);
     const key = resolve(baseDir, policy.audit.checkpoint.key);

@@ -3,6 +3,7 @@
 // (names resolve, CIDRs do not overlap, wildcards are not too broad) live in check.ts.
 import { z } from "zod";
 import { parseHostPort } from "./host-port.ts";
+import { PLACEHOLDER_FORMATS } from "./placeholder.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const name = z.string().regex(NAME, { message: "a name of letters, digits, '_', '.' or '-'" });
@@ -104,6 +105,61 @@ export const egressSchema = z.strictObject({
   deny: z.array(z.string().min(1)).default([]),
   mode: z.enum(["enforce", "report", "learn"]).default("enforce"),
   approval: z.enum(["ask", "never"]).default("never"),
+});
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "an environment variable name" });
+
+/** `POST /v1/chat/completions`, `GET /v1/`, `* /v1/models`: a method (or `*`) and a path prefix. */
+export const REQUEST_MATCH = /^([A-Z]+|\*) (\/[^\s?#]*)$/;
+const requestMatch = z.string().regex(REQUEST_MATCH, {
+  message: "a method and a path prefix, like 'POST /v1/chat/completions' or '* /v1/'",
+});
+
+export const credentialSchema = z
+  .strictObject({
+    value: z
+      .union([z.strictObject({ env: envName }), z.strictObject({ file: z.string().min(1) })])
+      .describe("where the gate reads the real value: its own environment variable, or a file it can read"),
+    agent_env: envName
+      .optional()
+      .describe(
+        "the variable the agents read the key from; default: value.env, else the credential's name in capitals",
+      ),
+    for: nameList.describe("zones, services or identities that may use the credential"),
+    to: z.strictObject({
+      host: z.string().min(1).describe("the one host the real value is sent to"),
+      port: z.number().int().min(1).max(65535).default(443),
+      methods: z.array(z.string().regex(/^[A-Z]+$/, { message: "an HTTP method in capitals" })).optional(),
+      paths: z.array(z.string().regex(/^\//, { message: "a path prefix starting with /" })).optional(),
+    }),
+    send: z
+      .union([
+        z.enum(["bearer", "basic"]),
+        z.strictObject({ header: z.string().regex(/^[A-Za-z0-9-]+$/, { message: "a header name" }) }),
+        z.strictObject({ query: z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: "a query parameter name" }) }),
+      ])
+      .default("bearer")
+      .describe(
+        "how the key travels: Authorization Bearer, Basic (the key as the password), a named header, a query parameter",
+      ),
+    format: z
+      .enum(PLACEHOLDER_FORMATS)
+      .optional()
+      .describe(
+        "the shape of the agents' placeholder (so SDK format checks pass); default: guessed from the variable name",
+      ),
+  })
+  .describe(
+    "an API key the agents never hold: they get a placeholder, the gate swaps in the value toward its destination",
+  );
+
+export const requestRuleSchema = z.strictObject({
+  name: z.string().optional(),
+  from: nameList,
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(443),
+  allow: z.array(requestMatch).default([]).describe("requests let through; others are denied"),
+  deny: z.array(requestMatch).default([]).describe("requests denied even when an allow entry matches"),
 });
 
 export const floorSchema = z.strictObject({
@@ -276,6 +332,8 @@ export const policySchema = z.strictObject({
   publish: z.array(publishSchema).default([]),
   identities: z.record(name, identitySchema).default({}),
   egress: z.array(egressSchema).default([]),
+  credentials: z.record(name, credentialSchema).default({}),
+  requests: z.array(requestRuleSchema).default([]),
   floor: floorSchema.prefault({}),
   dns: dnsSchema.prefault({}),
   gate: gateSchema.prefault({}),
@@ -295,3 +353,5 @@ export type SandboxProfile = z.infer<typeof sandboxProfileSchema>;
 export type AuditConfig = z.infer<typeof auditSchema>;
 export type GateConfig = z.infer<typeof gateSchema>;
 export type DnsConfig = z.infer<typeof dnsSchema>;
+export type Credential = z.infer<typeof credentialSchema>;
+export type RequestRule = z.infer<typeof requestRuleSchema>;

@@ -4,9 +4,11 @@
 // reason rewritten — to prove that only people read the words.
 import type * as dns from "dns-packet";
 import ipaddr from "ipaddr.js";
+import { type BrokerRequest, brokerRequest } from "../gate/credentials/broker.ts";
 import { type Decision, decide } from "../gate/decide.ts";
 import { decideAnswers } from "../gate/decide-answers.ts";
 import { decideName } from "../gate/decide-cached.ts";
+import { decideHttpRequest } from "../gate/decide-http.ts";
 import { badRequest, decideHostHeader, limited } from "../gate/decide-request.ts";
 import { decideTunnelStart, TUNNEL_START_TIMEOUT } from "../gate/decide-tls.ts";
 import { buildIndex } from "../gate/policy-index.ts";
@@ -31,6 +33,16 @@ egress:
     deny: [evil.example]
   - from: lrn
     mode: learn
+credentials:
+  openai:
+    value: { env: OPENAI_API_KEY }
+    for: agents
+    to: { host: api.openai.com, methods: [POST], paths: [/v1/chat/completions] }
+requests:
+  - from: agents
+    host: api.openai.com
+    allow: ["POST /v1/chat/completions"]
+    deny: ["* /v1/files"]
 floor:
   allow_ranges: [10.20.0.0/16]
 `;
@@ -140,6 +152,32 @@ export function runDecisionCases(): Outcome[] {
   push("bad-request", badRequest("request head too large"));
   push("rate-limited", limited("rate-limited", "request rate"));
   push("overloaded", limited("overloaded", "2 connections"));
+  const http = (method: string, path: string) => ({ host: "api.openai.com", port: 443, method, path });
+  push("request-listed", decideHttpRequest(index.credentials, "celery", http("POST", "/v1/chat/completions")));
+  push("request-denied", decideHttpRequest(index.credentials, "celery", http("GET", "/v1/files")));
+  push("request-unlisted", decideHttpRequest(index.credentials, "celery", http("GET", "/v1/models")));
+  push("path-ambiguous", decideHttpRequest(index.credentials, "celery", http("POST", "/v1/chat/completions/../x")));
+  const placeholder = index.credentials.placeholders.find((p) => p.principal === "celery")!.text;
+  const brokered = (over: Partial<BrokerRequest>) => {
+    const r = brokerRequest(
+      index.credentials,
+      {
+        identity: "celery",
+        host: "api.openai.com",
+        port: 443,
+        method: "POST",
+        target: "/v1/chat/completions",
+        headers: [["Authorization", `Bearer ${placeholder}`]],
+        ...over,
+      },
+      () => "real",
+    );
+    return r.kind === "unavailable" ? undefined : r.decision;
+  };
+  push("brokered", brokered({}));
+  push("credential-exfiltration", brokered({ host: "pypi.org" }));
+  push("credential-forbidden", brokered({ identity: "rep" }));
+  push("credential-scope", brokered({ method: "GET" }));
   return out;
 }
 

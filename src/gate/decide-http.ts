@@ -1,0 +1,74 @@
+// Decisions on one request inside a terminated TLS tunnel (or a plain forward): the principal's
+// request rules for that destination, by method and path prefix. Pure, beside decide(): the
+// same typed reasons, the same rule ids in the log. A path the gate cannot read one way only
+// (dot segments, encoded slashes, backslashes, empty segments) is refused wherever a path
+// matters: upstream servers normalise it differently, and a prefix check on it proves nothing.
+import type { CompiledRequestRule, CredentialIndex, RequestMatch } from "./credentials/credential-index.ts";
+import type { Decision } from "./decide.ts";
+
+export interface HttpRequestTarget {
+  host: string;
+  port: number;
+  method: string;
+  /** the request target's path, without its query */
+  path: string;
+}
+
+/** Why a path is ambiguous, or undefined when it reads one way. */
+export function ambiguousPath(path: string): string | undefined {
+  if (!path.startsWith("/")) return "the path does not start with /";
+  if (path.includes("\\")) return "a backslash in the path";
+  if (/%(2f|5c)/i.test(path)) return "an encoded slash in the path";
+  if (/%2e/i.test(path)) return "an encoded dot in the path";
+  if (/%00/.test(path)) return "an encoded NUL in the path";
+  const segments = path.split("/").slice(1);
+  if (segments.some((s) => s === "." || s === "..")) return "a dot segment in the path";
+  if (segments.slice(0, -1).some((s) => s === "")) return "an empty segment (//) in the path";
+  return undefined;
+}
+
+/** Segment-wise prefix: `/v1/chat` covers `/v1/chat` and `/v1/chat/x`, not `/v1/chatty`. */
+export function pathCovers(prefix: string, path: string): boolean {
+  if (prefix.endsWith("/")) return path.startsWith(prefix) || path === prefix.slice(0, -1);
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+const matches = (m: RequestMatch, t: HttpRequestTarget) =>
+  (m.method === "*" || m.method === t.method) && pathCovers(m.prefix, t.path);
+
+const ruleRef = (r: CompiledRequestRule) => ({ id: r.id, name: r.name });
+
+/**
+ * The request rules' verdict, or undefined when no rule of this identity names the
+ * destination (the tunnel's own decision stands).
+ */
+export function decideHttpRequest(
+  index: CredentialIndex,
+  identity: string | undefined,
+  t: HttpRequestTarget,
+): Decision | undefined {
+  if (identity === undefined) return undefined;
+  const rules = (index.requestRules.get(identity) ?? []).filter((r) => r.host === t.host && r.port === t.port);
+  if (rules.length === 0) return undefined;
+  const ambiguous = ambiguousPath(t.path);
+  if (ambiguous)
+    return { verdict: "deny", mode: "enforce", code: "path-ambiguous", detail: ambiguous, rule: ruleRef(rules[0]!) };
+  const where = `${t.method} ${t.path}`;
+  for (const r of rules) {
+    const hit = r.deny.find((m) => matches(m, t));
+    if (hit)
+      return {
+        verdict: "deny",
+        mode: "enforce",
+        code: "request-denied",
+        detail: `'${hit.raw}' (${where})`,
+        rule: ruleRef(r),
+      };
+  }
+  for (const r of rules) {
+    const hit = r.allow.find((m) => matches(m, t));
+    if (hit)
+      return { verdict: "allow", mode: "enforce", code: "request-listed", detail: `'${hit.raw}'`, rule: ruleRef(r) };
+  }
+  return { verdict: "deny", mode: "enforce", code: "request-unlisted", detail: where, rule: ruleRef(rules[0]!) };
+}
