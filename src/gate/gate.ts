@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { formatHostPort, type HostPort } from "../policy/host-port.ts";
 import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
+import { UserError } from "../policy/user-error.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { Alerting } from "./alerting.ts";
 import { Approvals } from "./approvals.ts";
@@ -166,6 +167,7 @@ export class Gate {
   }
 
   private buildSnapshot(loaded: LoadedPolicy): Snapshot {
+    refuseUnenforced(loaded);
     return {
       index: buildIndex(loaded.policy, {
         env: this.opts.env ?? process.env,
@@ -450,4 +452,22 @@ export class Gate {
     this.learn.flush();
     this.logger.flush();
   }
+}
+
+/**
+ * `credentials:` and `requests:` are decided (gate/credentials, decide-http.ts) but the proxy
+ * does not terminate TLS for them yet: a gate that accepted them would let every method and
+ * path through while the policy says otherwise, so it refuses to run them (issue 17).
+ */
+function refuseUnenforced(loaded: LoadedPolicy): void {
+  const sections = (["credentials", "requests"] as const).filter((k) =>
+    k === "credentials" ? Object.keys(loaded.policy.credentials).length > 0 : loaded.policy.requests.length > 0,
+  );
+  if (sections.length > 0)
+    throw new UserError(
+      `${loaded.file}: ${sections.join(" and ")} ${sections.length > 1 ? "are" : "is"} not enforced by this gate yet`,
+      {
+        hint: "remove the section to run the gate; until TLS termination lands, keep keys in the agents' environment and restrict hosts with egress",
+      },
+    );
 }
