@@ -32,7 +32,7 @@ function destinationOf(data: JsonObject): string {
 }
 
 export function isAggregatable(kind: AuditKind, data: JsonObject): boolean {
-  return kind === "gate.decision" && data.decision === "allow";
+  return kind === "gate.decision" && data.decision === "allow" && data.credentials === undefined;
 }
 
 export class AggregatingSink implements AuditSink {

@@ -47,11 +47,15 @@ export interface DecisionEvent {
   approvalId?: string;
   /** the run whose ephemeral token made the request (identity is then the token's parent) */
   run?: string;
+  /** a terminated or forwarded request's method and path (never its query: keys travel there) */
+  http?: { method: string; path: string };
+  /** the credentials whose real values the gate sent for this request (names only) */
+  credentials?: readonly string[];
 }
 
 export interface Alert {
   time: number;
-  kind: "deny_burst" | "fanout" | "port_fanout" | "nxdomain_ratio" | "first_seen";
+  kind: "deny_burst" | "fanout" | "port_fanout" | "nxdomain_ratio" | "first_seen" | "credential_exfiltration";
   identity: string;
   message: string;
   value: number;

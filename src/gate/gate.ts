@@ -27,6 +27,7 @@ import type { Floor } from "./ssrf.ts";
 import {
   approvalsSubscriber,
   auditSubscriber,
+  credentialAlertSubscriber,
   detectorSubscriber,
   learnSubscriber,
   logSubscriber,
@@ -357,6 +358,7 @@ export class Gate {
         () => this.detector,
         (a) => this.alerting.raise(a),
       ),
+      credentialAlertSubscriber((a) => this.alerting.raise(a)),
       streamSubscriber(this.bus),
     ];
     for (const l of listeners) this.bus.on("request", l);

@@ -57,6 +57,8 @@ const eventArb: fc.Arbitrary<DecisionEvent> = fc
     dropped: maybe(fc.array(text, { maxLength: 3 })),
     approvalId: maybe(fc.stringMatching(/^[0-9a-f]{1,16}$/)),
     run: maybe(text),
+    http: maybe(fc.tuple(fc.constantFrom("GET", "POST"), text)),
+    credentials: maybe(fc.array(text, { minLength: 1, maxLength: 2 })),
   })
   .map((r) => {
     const ev: DecisionEvent = {
@@ -86,6 +88,8 @@ const eventArb: fc.Arbitrary<DecisionEvent> = fc
     if (r.dropped !== undefined) ev.droppedAnswers = r.dropped;
     if (r.approvalId !== undefined) ev.approvalId = r.approvalId;
     if (r.run !== undefined) ev.run = r.run;
+    if (r.http !== undefined) ev.http = { method: r.http[0], path: r.http[1] };
+    if (r.credentials !== undefined) ev.credentials = r.credentials;
     return ev;
   });
 

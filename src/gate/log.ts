@@ -83,6 +83,11 @@ export function decisionFields(ev: DecisionEvent): Record<string, unknown> {
   if (ev.droppedAnswers?.length) fields["corral.dns.dropped"] = ev.droppedAnswers;
   if (ev.approvalId) fields["corral.approval_id"] = ev.approvalId;
   if (ev.run !== undefined) fields["corral.run"] = ev.run;
+  if (ev.http !== undefined) {
+    fields["http.request.method"] = ev.http.method;
+    fields["url.path"] = ev.http.path;
+  }
+  if (ev.credentials?.length) fields["corral.credentials"] = ev.credentials;
   return fields;
 }
 
@@ -151,6 +156,8 @@ export function decisionLine(ev: DecisionEvent, now = Date.now()): string {
   if (ev.droppedAnswers?.length) line += `,"corral.dns.dropped":${JSON.stringify(ev.droppedAnswers)}`;
   if (ev.approvalId) line += `,"corral.approval_id":${str(ev.approvalId)}`;
   if (ev.run !== undefined) line += `,"corral.run":${str(ev.run)}`;
+  if (ev.http !== undefined) line += `,"http.request.method":${str(ev.http.method)},"url.path":${str(ev.http.path)}`;
+  if (ev.credentials?.length) line += `,"corral.credentials":${JSON.stringify(ev.credentials)}`;
   return `${line},"message":${str(decisionMessage(ev))}}\n`;
 }
 

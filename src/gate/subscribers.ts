@@ -69,6 +69,12 @@ export function auditData(ev: DecisionEvent): Record<string, unknown> {
   if (ev.ip !== undefined) data.ip = ev.ip;
   if (ev.run !== undefined) data.run = ev.run;
   if (ev.approvalId !== undefined) data.approval = ev.approvalId;
+  if (ev.http !== undefined) {
+    data.method = ev.http.method;
+    data.path = ev.http.path;
+  }
+  // A brokered use is recorded one by one, never folded into the minute's aggregate.
+  if (ev.credentials?.length) data.credentials = [...ev.credentials];
   return data;
 }
 
@@ -101,6 +107,25 @@ export function detectorSubscriber(detector: () => Detector, alert: (a: Alert) =
     };
     const det = detector();
     for (let i = 0; i < times; i++) for (const a of det.observe(observation)) alert(a);
+  };
+}
+
+const CREDENTIAL_MISUSE = new Set(["credential-exfiltration", "credential-forbidden", "credential-scope"]);
+
+/** A placeholder where it does not belong is an alarm on its own, not one denial of a burst. */
+export function credentialAlertSubscriber(alert: (a: Alert) => void): Listener {
+  return (ev, times) => {
+    const d = ev.decision;
+    if (!CREDENTIAL_MISUSE.has(d.code)) return;
+    for (let i = 0; i < times; i++)
+      alert({
+        time: ev.time,
+        kind: "credential_exfiltration",
+        identity: ev.identity ?? `?${ev.sourceIp}`,
+        message: `credential misuse by ${ev.identity ?? ev.sourceIp} toward ${ev.name ?? ev.ip ?? "?"}${ev.port ? `:${ev.port}` : ""}: ${reasonText(d)}`,
+        value: 1,
+        threshold: 1,
+      });
   };
 }
 

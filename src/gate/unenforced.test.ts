@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startTestGate } from "./testkit.ts";
 
-const BASE = "version: 1\nzones:\n  agents: { services: [worker] }\negress:\n  - from: agents\n    allow: [api.openai.com:443]\n";
+const BASE =
+  "version: 1\nzones:\n  agents: { services: [worker] }\negress:\n  - from: agents\n    allow: [api.openai.com:443]\n";
 
 test("a gate refuses to start on credentials or request rules it cannot enforce yet", async () => {
   const withRequests = `${BASE}requests:\n  - from: agents\n    host: api.openai.com\n    allow: ["POST /v1/chat/completions"]\n`;

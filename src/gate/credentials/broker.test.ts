@@ -164,3 +164,44 @@ test("the body scanner finds a placeholder split across chunks, at every split p
   const clean = new BodyScanner(index.placeholders);
   assert.equal(clean.feed(Buffer.from("x".repeat(5000))), undefined);
 });
+
+test("credential misuse raises its own alert; a brokered use is audited one by one, by name only", async () => {
+  const { auditData, credentialAlertSubscriber } = await import("../subscribers.ts");
+  const { isAggregatable } = await import("../../audit/aggregate.ts");
+  const alerts: { kind: string; message: string }[] = [];
+  const listener = credentialAlertSubscriber((a) => alerts.push(a));
+  const denied = brokerRequest(index, req({ host: "evil.example.com" }), value);
+  assert.equal(denied.kind, "deny");
+  if (denied.kind !== "deny") return;
+  const base = {
+    time: 1,
+    transport: "http" as const,
+    sourceIp: "10.203.0.5",
+    identity: "worker",
+    latencyMs: 0,
+    durationMs: 0,
+  };
+  listener({ ...base, decision: denied.decision, outcome: "denied", name: "evil.example.com", port: 443 }, 1);
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.kind, "credential_exfiltration");
+  const used = brokerRequest(index, req({}), value);
+  if (used.kind !== "pass" || !used.decision) throw new Error("not brokered");
+  listener({ ...base, decision: used.decision, outcome: "success" }, 1);
+  assert.equal(alerts.length, 1);
+  const data = auditData({
+    ...base,
+    decision: used.decision,
+    outcome: "success",
+    name: "api.openai.com",
+    port: 443,
+    status: 200,
+    http: { method: "POST", path: "/v1/chat/completions" },
+    credentials: used.used,
+  });
+  assert.deepEqual(
+    [data.credentials, data.method, data.path, data.status],
+    [["openai"], "POST", "/v1/chat/completions", 200],
+  );
+  assert.equal(isAggregatable("gate.decision", data as never), false);
+  assert.ok(!JSON.stringify([data, alerts]).includes("sk-real"));
+});
