@@ -2,9 +2,10 @@
 // seconds, against a proxy (or, with --direct, plain TCP connects to the targets). Targets
 // rotate over several loopback addresses so no 4-tuple space runs out of ports.
 //   node bench/gate/connect-driver.ts --proxy 127.0.0.1:3128 --targets 127.0.0.2:9000,127.0.0.3:9000 [-c 64] [-d 5]
-// Prints JSON: setups, per second, latency p50/p99 (ms), errors.
+// Prints JSON: setups, per second, latency p50/p99/p99.9 (ms), errors.
 import net from "node:net";
 import { parseArgs } from "node:util";
+import { latencySummary } from "./latency.ts";
 
 const { values } = parseArgs({
   options: {
@@ -56,15 +57,5 @@ async function loop(): Promise<void> {
 
 const start = performance.now();
 await Promise.all(Array.from({ length: C }, loop));
-const secs = (performance.now() - start) / 1000;
-latencies.sort((a, b) => a - b);
-const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-console.log(
-  JSON.stringify({
-    setups: latencies.length,
-    perSec: Math.round(latencies.length / secs),
-    p50ms: +q(0.5).toFixed(3),
-    p99ms: +q(0.99).toFixed(3),
-    errors,
-  }),
-);
+const { count, perSec, p50ms, p99ms, p999ms } = latencySummary(latencies, (performance.now() - start) / 1000);
+console.log(JSON.stringify({ setups: count, perSec, p50ms, p99ms, p999ms, errors }));

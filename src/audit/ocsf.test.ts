@@ -19,13 +19,16 @@ test("decisions, alerts, sandbox runs, logins and approvals map to their OCSF cl
     [
       rec("gate.decision", { decision: "deny", host: "evil.example", port: 443, transport: "connect" }, "172.18.0.5"),
       4002,
-      400203,
+      400201, // OCSF HTTP Activity: 1 is Connect
     ],
     [rec("gate.decision", { decision: "allow", name: "pypi.org", transport: "dns" }), 4003, 400301],
     [rec("gate.alert", { kind: "deny-burst", message: "12 denies in 10s" }), 2004, 200401],
     [rec("sandbox.run", { command: ["python", "plugin.py"], exitCode: 137, limitHits: ["memory"] }), 1007, 100702],
     [rec("login", { user: "admin", ok: false }), 3002, 300201],
     [rec("approval", { id: "3fa9", verdict: "approve", ok: true }), 3003, 300301],
+    [rec("gate.decision", { decision: "allow", transport: "https", method: "POST", path: "/v1/chat" }), 4002, 400206],
+    [rec("gate.decision", { decision: "allow", transport: "http", method: "GET", path: "/" }), 4002, 400203],
+    [rec("gate.decision", { decision: "allow", transport: "http", method: "PATCH", path: "/" }), 4002, 400299],
   ];
   for (const [r, cls, type] of cases) {
     const o = toOcsf(r);

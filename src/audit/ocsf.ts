@@ -17,17 +17,29 @@ function str(v: JsonValue | undefined): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
+/** OCSF 1.3 HTTP Activity ids by method (CONNECT is 1); anything else is 99, Other. */
+const HTTP_ACTIVITY: Record<string, number> = {
+  CONNECT: 1,
+  DELETE: 2,
+  GET: 3,
+  HEAD: 4,
+  OPTIONS: 5,
+  POST: 6,
+  PUT: 7,
+  TRACE: 8,
+};
+
 function classOf(r: AuditRecord): ClassOf {
   const transport = str(r.data.transport);
   switch (r.kind) {
     case "gate.decision":
     case "gate.aggregate":
       if (transport === "dns") return { class_uid: 4003, category_uid: 4, activity_id: 1, class_name: "DNS Activity" };
-      if (transport === "http" || transport === "connect")
+      if (transport === "http" || transport === "https" || transport === "connect")
         return {
           class_uid: 4002,
           category_uid: 4,
-          activity_id: transport === "connect" ? 3 : 99,
+          activity_id: transport === "connect" ? 1 : (HTTP_ACTIVITY[str(r.data.method) ?? ""] ?? 99),
           class_name: "HTTP Activity",
         };
       return { class_uid: 4001, category_uid: 4, activity_id: 6, class_name: "Network Activity" };

@@ -32,6 +32,8 @@ export function parseGateArgs(args: string[], cwd: string) {
     workers: { type: "string", default: "1" },
     "dns-workers": { type: "string", default: "1" },
     "metrics-auth": { type: "boolean", default: false },
+    "upstream-ca": { type: "string", multiple: true, default: [] },
+    "ca-out": { type: "string" },
   });
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64)
@@ -110,6 +112,10 @@ options:
   --admin HOST:PORT      override gate.listen.admin
   --no-watch             do not reload when the policy file changes
   --metrics-auth         /metrics needs the admin token too (default: open, like /healthz)
+  --ca-out DIR           publish the gate CA's ca.crt and bundle.pem (public roots + the CA)
+                         here for the agents to trust (the overlay's corral-gate-ca volume)
+  --upstream-ca FILE     also trust this PEM CA for terminated destinations' servers, beside
+                         the system store (repeatable; a private API behind its own CA)
   --workers N            N gate processes sharing the ports via SO_REUSEPORT (default 1);
                          needs fixed ports; worker 1 serves the admin API
   --dns-workers K        how many of them serve DNS (default 1). One worker answers well
@@ -157,6 +163,8 @@ Exit 0 after SIGINT/SIGTERM, 2 when the policy does not load or a port cannot be
         listen,
         stateDir: values.state ? resolve(ctx.cwd, values.state) : undefined,
         metricsPublic: !values["metrics-auth"],
+        upstreamCa: values["upstream-ca"].map((f) => resolve(ctx.cwd, f)),
+        ...(values["ca-out"] ? { caOut: resolve(ctx.cwd, values["ca-out"]) } : {}),
         ...(worker !== undefined ? { relay: { send: relay, on: onRelay } } : {}),
         ...(audit ? { audit } : {}),
       });

@@ -9,6 +9,7 @@ import { Document, type Node, YAMLMap, type YAMLSeq } from "yaml";
 import { ISOLATE_LABEL, ROLE_LABEL, ZONE_LABEL } from "../model/corral-marks.ts";
 import type { Deployment, Service } from "../model/types.ts";
 import type { Policy } from "../policy/index.ts";
+import { CA_MOUNT, type CredentialWiring, credentialWiring, trustVariables } from "./credential-env.ts";
 import { type Attachment, buildPlan, EGRESS, GATE, hostAddressFor, type Plan, type PlanOptions } from "./plan.ts";
 
 export interface OverlayOptions extends PlanOptions {
@@ -36,6 +37,8 @@ export interface OverlayOptions extends PlanOptions {
   gateTag?: string;
   /** The policy has an `audit:` section: the gate keeps its log in the state volume. */
   auditing?: boolean;
+  /** The policy's `credentials:` and `requests:` as the overlay applies them (credential-env.ts). */
+  credentials?: CredentialWiring;
 }
 
 /** The name a container uses for the Docker host (Docker Desktop's, and the `host-gateway` convention). */
@@ -45,6 +48,13 @@ export const GATE_UID = 10001;
 /** Inside the gate container: one named volume holds state, audit log and approvals. */
 export const GATE_STATE_ROOT = "/var/lib/corral";
 const GATE_POLICY = "/etc/corral/corral.yaml";
+/**
+ * Where the gate publishes its CA certificate for the agents: a volume of its own (the state
+ * volume holds the CA key and is never mounted elsewhere), under the state root so the image's
+ * directory there (owned by the gate's user) sets the new volume's owner.
+ */
+const GATE_CA_OUT = "/var/lib/corral/ca-public";
+const CA_VOLUME = "corral-gate-ca";
 const GATE_AUDIT_KEY = "/run/corral/audit.key";
 const witnessKeyIn = (i: number) => `/run/corral/witness-${i + 1}.pub`;
 /** Where the gate's admin API listens in its container: its loopback, out of the agents' reach. */
@@ -128,6 +138,8 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
     }
   }
   const clients = new Set(plan.gate?.clients ?? []);
+  const wiring = options.credentials;
+  const terminates = wiring?.terminates === true;
   const gateAddr = (svc: string) => {
     const home = atts.get(svc)?.find((a) => a.home);
     return atts.get(GATE)?.find((a) => a.network === home?.network)?.address;
@@ -203,6 +215,7 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
         ].join(",");
         s.dns = [ip];
         s.environment = {
+          ...(terminates ? trustVariables() : {}),
           HTTP_PROXY: proxy,
           HTTPS_PROXY: proxy,
           http_proxy: proxy,
@@ -214,8 +227,13 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
         };
         // Without the gate a client has no DNS and no way out: start it only once the gate is ready.
         s.depends_on = { [GATE]: { condition: "service_healthy" } };
+        // Appended to the shipped list (a new target): the gate's CA, published at its start.
+        if (terminates) s.volumes = [...((s.volumes as unknown[]) ?? []), `${CA_VOLUME}:${CA_MOUNT}:ro`];
       }
     }
+    // Each brokered key's variable holds this service's placeholder; the real value is the gate's.
+    const held = wiring?.placeholders.get(svc.name);
+    if (held) s.environment = { ...((s.environment as Record<string, string>) ?? {}), ...held };
     for (const [k, v] of Object.entries(s)) node.add(doc.createPair(k, v));
     services.add(doc.createPair(svc.name, node));
   }
@@ -231,6 +249,8 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
       `corral-gate-state:${GATE_STATE_ROOT}`,
       ...(options.auditKeyPath ? [`${options.auditKeyPath}:${GATE_AUDIT_KEY}:ro`] : []),
       ...(options.witnessKeys ?? []).map((w, i) => `${w.path}:${witnessKeyIn(i)}:ro`),
+      ...(terminates ? [`${CA_VOLUME}:${GATE_CA_OUT}`] : []),
+      ...(wiring?.gateFiles ?? []).map((f) => `${f}:${f}:ro`),
     ];
     services.add(
       doc.createPair(GATE, {
@@ -254,10 +274,11 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
           ...(audit ? ["--audit", `${GATE_STATE_ROOT}/audit`] : []),
           ...(options.auditKeyPath ? ["--audit-key", GATE_AUDIT_KEY] : []),
           ...(options.witnessKeys ?? []).flatMap((w, i) => ["--witness-key", `${w.url}=${witnessKeyIn(i)}`]),
+          ...(terminates ? ["--ca-out", GATE_CA_OUT] : []),
           // Clients are known by name: the gate asks the engine's DNS for each one's replicas.
           ...plan.gate.clients.flatMap((c) => ["--discover", c]),
         ],
-        environment: { CORRAL_GATE_ADMIN: GATE_ADMIN },
+        environment: { CORRAL_GATE_ADMIN: GATE_ADMIN, ...(wiring?.gateEnv ?? {}) },
         volumes,
         networks: nets,
         read_only: true,
@@ -293,7 +314,8 @@ export function overlayValue(plan: Plan, d: Deployment, options: OverlayOptions,
   }
   root.add(doc.createPair("networks", networks));
   // Approvals and learned destinations outlive the gate container.
-  if (plan.gate) root.add(doc.createPair("volumes", { "corral-gate-state": {} }));
+  if (plan.gate)
+    root.add(doc.createPair("volumes", { "corral-gate-state": {}, ...(terminates ? { [CA_VOLUME]: {} } : {}) }));
   return root;
 }
 
@@ -315,6 +337,10 @@ export function compileComposeOverlay(
   d: Deployment,
   options: OverlayOptions = {},
 ): Record<string, string> {
-  const withAudit = { ...options, auditing: options.auditing ?? policy.audit !== undefined };
+  const withAudit = {
+    ...options,
+    auditing: options.auditing ?? policy.audit !== undefined,
+    credentials: options.credentials ?? credentialWiring(policy, d.services),
+  };
   return { "compose.corral.yml": renderOverlay(buildPlan(policy, d, options), d, withAudit) };
 }

@@ -1,7 +1,8 @@
 // The gate as users get it: built from docker/gate/Dockerfile on a real Docker Engine (sealed in
 // a network namespace), started by `docker compose` from the shipped file plus Corral's overlay,
 // healthy on /readyz, and the only way out for the agent: a denied name is refused at the gate,
-// a direct connection has no route.
+// a direct connection has no route. The agent holds a placeholder for its LLM key; the gate
+// sends the real one to the HTTPS origin, and the agent's environment never has it.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
+import { placeholderFor } from "../policy/placeholder.ts";
 import { runCli } from "../testing/cli.ts";
 import {
   compileOverlay,
@@ -19,9 +21,10 @@ import {
   type Upstream,
 } from "../testing/engine.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
+import { makeOriginPki } from "../testing/tls-origin.ts";
 import type { LiveResult } from "./verify-live.ts";
 
-const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar", "nft", "ip", "nsenter"] });
+const skip = privilegedSkip({ commands: ["dockerd", "docker", "busybox", "tar", "nft", "ip", "nsenter", "openssl"] });
 let engine: Engine | undefined;
 const dir = mkdtempSync(join(tmpdir(), "corral-gate-image-"));
 
@@ -31,7 +34,10 @@ let upstream: Upstream | undefined;
 before(async () => {
   if (skip) return;
   engine = await startEngine();
-  upstream = await startUpstream(engine, 9);
+  // The LLM API's stand-in: HTTPS on the upstream, with a CA of its own.
+  mkdirSync(join(dir, "tls"));
+  makeOriginPki(join(dir, "tls"), ["api.llm.test"]);
+  upstream = await startUpstream(engine, 9, join(dir, "tls"));
 });
 after(async () => {
   await engine
@@ -50,6 +56,8 @@ const COMPOSE = `services:
   agent:
     image: acme/agent:1
     command: ["sleep", "3600"]
+    environment:
+      OPENAI_API_KEY: \${OPENAI_API_KEY}
   db:
     image: acme/db:1
     command: ["nc", "-ll", "-p", "5432", "-e", "cat"]
@@ -67,7 +75,12 @@ flows:
 publish:
   - { service: web, port: 8080/tcp, host: 0.0.0.0:18080 }
 egress:
-  - { from: agents, allow: [allowed.test:80] }
+  - { from: agents, allow: [allowed.test:80, api.llm.test:443] }
+credentials:
+  llm:
+    value: { env: OPENAI_API_KEY }
+    for: agents
+    to: { host: api.llm.test, methods: [POST], paths: [/v1/chat/completions] }
 # The test's upstream namespace stands in for the internet: its DNS server, and its address let
 # through the SSRF floor (it is private).
 dns: { upstreams: ["10.203.9.2:53"], timeout: 1s, retries: 1 }
@@ -77,6 +90,8 @@ gate:
 audit:
   path: ./.corral/audit
 `;
+
+const REAL_KEY = "sk-proj-REAL-engine-test-key-0123456789abcdefghijklmnop";
 
 // Building the gate image is most of this test; on a loaded machine it can take minutes.
 test("gate image: built from the Dockerfile, started by compose with the overlay, the agent's only way out", {
@@ -90,6 +105,12 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
   writeFileSync(join(dir, "app/docker-compose.yml"), COMPOSE);
   writeFileSync(join(dir, "corral.yaml"), POLICY);
   await compileOverlay(dir);
+  // The stand-in API's CA is private: the gate container trusts it the way any Node process
+  // does, through NODE_EXTRA_CA_CERTS (a compose file of the user's, beside the overlay).
+  writeFileSync(
+    join(dir, "app/gate-ca.yml"),
+    `services:\n  corral-gate:\n    environment: { NODE_EXTRA_CA_CERTS: /run/corral/origin-ca.crt }\n    volumes: ["${join(dir, "tls/origin-ca.crt")}:/run/corral/origin-ca.crt:ro"]\n`,
+  );
 
   // Compose builds the gate from Corral's own Dockerfile, the base image given as users give it.
   const compose = (args: string[], timeoutMs?: number) =>
@@ -102,12 +123,22 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
         join(dir, "app/docker-compose.yml"),
         "-f",
         join(dir, "out/compose.corral.yml"),
+        "-f",
+        join(dir, "app/gate-ca.yml"),
         ...args,
       ],
       timeoutMs ? { timeoutMs } : {},
     );
   e.env.CORRAL_GATE_BASE_IMAGE = "corral-test/node:24";
-  await compose(["up", "-d", "--wait"], 300_000);
+  // The real key, where compose reads it for the gate (a user's .env or shell).
+  e.env.OPENAI_API_KEY = REAL_KEY;
+  try {
+    await compose(["up", "-d", "--wait"], 300_000);
+  } catch (err) {
+    // Why the gate did not become healthy is in its own log.
+    const logs = await compose(["logs", "corral-gate"]).catch((e: Error) => e.message);
+    throw new Error(`${(err as Error).message}\ngate log:\n${logs}`);
+  }
 
   const gateId = (await compose(["ps", "-q", "corral-gate"])).trim();
   const state = JSON.parse(await e.docker(["inspect", gateId])) as Array<{
@@ -143,6 +174,30 @@ test("gate image: built from the Dockerfile, started by compose with the overlay
   assert.doesNotMatch(direct, /open/, "no direct way out");
   // The declared flow to the database holds through the zone networks, by service name.
   assert.match(await probe(connectScript("db", 5432)), /open/);
+
+  // The agent calls the API as an SDK does: fetch through its HTTPS_PROXY, its own key from its
+  // environment, the gate CA from the overlay's NODE_EXTRA_CA_CERTS.
+  const call = (path: string) =>
+    probe(
+      `fetch("https://api.llm.test${path}", { method: "POST", headers: { authorization: "Bearer " + process.env.OPENAI_API_KEY }, body: "{}" })` +
+        `.then((r) => r.text().then((t) => console.log(r.status + " " + t)), (e) => console.log("error=" + (e.cause?.code ?? e.message)))`,
+    );
+  const brokered = await call("/v1/chat/completions");
+  assert.match(brokered, /^200 /, brokered);
+  assert.equal(
+    (JSON.parse(brokered.slice(4)) as { authorization: string }).authorization,
+    `Bearer ${REAL_KEY}`,
+    "the origin got the real key",
+  );
+  const outside = await call("/v1/files");
+  assert.match(outside, /^403 /, "a path the credential is not bound to is refused");
+  const env = await compose(["exec", "-T", "agent", "/bin/busybox", "env"]);
+  assert.ok(!env.includes(REAL_KEY), "the agent's environment has no real key");
+  assert.match(env, new RegExp(`^OPENAI_API_KEY=${placeholderFor("", "llm", "agent", "openai")}$`, "m"));
+  assert.match(env, /^NODE_EXTRA_CA_CERTS=\/etc\/corral\/ca\/ca\.crt$/m);
+  const gateLog = await compose(["logs", "corral-gate"]);
+  assert.match(gateLog, /"corral\.credentials":\["llm"\]/, "the brokered use is on the decision line");
+  assert.ok(!gateLog.includes(REAL_KEY), "and the gate's log never has the value");
 
   // A replica started later is still the agent to the gate: it learns the new address from the
   // engine's DNS on first contact (no static map), so the agents' allowlist applies to it; an

@@ -7,30 +7,19 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { openAuditSink, readRecords } from "../audit/index.ts";
 import { AuditReporter } from "../audit/remote.ts";
 import type { AuditRecord } from "../audit/types.ts";
 import { main } from "../cli/main.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
+import { textSink } from "../testing/text-sink.ts";
 import { freePort, type Origin, rawRequest, startDnsUpstream, startOrigin } from "./testkit.ts";
 
 const skip = privilegedSkip({ root: false });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function sink(): { stream: Writable; text: () => string } {
-  let text = "";
-  return {
-    stream: new Writable({
-      write(c, _e, cb) {
-        text += c;
-        cb();
-      },
-    }),
-    text: () => text,
-  };
-}
+const sink = textSink;
 
 async function waitFor(what: string, f: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

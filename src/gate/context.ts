@@ -5,6 +5,16 @@ import type { Resolver } from "./dns/resolver.ts";
 import type { DecisionEvent } from "./events.ts";
 import type { Limits } from "./limits.ts";
 import type { PolicyIndex } from "./policy-index.ts";
+import type { LeafCertificates } from "./tls/leaves.ts";
+import type { UpstreamTrust } from "./tls/tls-upstream.ts";
+
+/** What terminating a tunnel needs: the gate CA's leaves, the upstream roots, the real values. */
+export interface Termination {
+  leaves: LeafCertificates;
+  trust: UpstreamTrust;
+  /** a credential's real value, undefined when the gate has none */
+  value(credential: string): string | undefined;
+}
 
 export interface Snapshot {
   index: PolicyIndex;
@@ -29,4 +39,6 @@ export interface GateContext {
    * way to stop listening.
    */
   onChange?(listener: () => void): () => void;
+  /** set once the policy has destinations to terminate (credentials, request rules) */
+  termination?(): Termination | undefined;
 }

@@ -14,12 +14,14 @@ function refusal(code: ReasonCode, rule: Decision["rule"], detail: string): Deci
 }
 
 /**
- * An absolute-URI request's Host header against its target: undefined when they name the same
+ * A request's Host header against its target (an absolute URI, or a terminated tunnel's
+ * authority, where a Host without a port means 443): undefined when they name the same
  * host and port (or there is no Host header), a denial otherwise.
  */
 export function decideHostHeader(
   hostHeader: string | undefined,
   target: { host: string; port: number; authority: string },
+  defaultPort = 80,
 ): Decision | undefined {
   // Common case first: the Host header is exactly the target's serialised authority.
   if (hostHeader === undefined || hostHeader === target.authority) return undefined;
@@ -35,7 +37,7 @@ export function decideHostHeader(
     !u.search &&
     !u.hash &&
     sameHost(urlHost(u), target.host) &&
-    (u.port ? Number(u.port) : 80) === target.port;
+    (u.port ? Number(u.port) : defaultPort) === target.port;
   return same ? undefined : refusal("host-mismatch", HOST_RULE, `'${hostHeader}' for ${target.authority}`);
 }
 

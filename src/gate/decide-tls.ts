@@ -21,15 +21,17 @@ const tlsDeny = (code: ReasonCode, detail?: string): Decision => ({
 
 /**
  * `expected` is the name the tunnel was allowed for (the CONNECT host as decided), `authority`
- * what the client wrote. "wait": not enough bytes yet.
+ * what the client wrote. "wait": not enough bytes yet. `tlsRequired`: anything but TLS is
+ * refused (port 443, and every tunnel the gate terminates).
  */
 export function decideTunnelStart(
   first: Buffer,
   expected: string,
   authority: { host: string; port: number },
+  tlsRequired = authority.port === 443,
 ): "wait" | "ok" | Decision {
   if (first.length === 0) return "wait";
-  if (first[0] !== 0x16) return authority.port === 443 ? tlsDeny("not-tls") : "ok";
+  if (first[0] !== 0x16) return tlsRequired ? tlsDeny("not-tls") : "ok";
   if (first.length > MAX_HELLO_BYTES) return tlsDeny("tls-malformed", "ClientHello too large");
   const sni = parseClientHello(first);
   if (sni.kind === "incomplete") return "wait";

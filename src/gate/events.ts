@@ -18,7 +18,8 @@ export type Outcome = "success" | "denied" | "failure";
  */
 export interface DecisionEvent {
   time: number;
-  transport: "dns" | "connect" | "http";
+  /** "https": one request inside a tunnel the gate terminated (credentials, request rules) */
+  transport: "dns" | "connect" | "http" | "https";
   sourceIp: string;
   identity: string | undefined;
   name?: string;

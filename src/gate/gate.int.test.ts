@@ -6,11 +6,11 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { main } from "../cli/main.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { privilegedSkip } from "../testing/privileged.ts";
+import { textSink } from "../testing/text-sink.ts";
 import { waitFor } from "../testing/wait.ts";
 import {
   freePort,
@@ -24,18 +24,7 @@ import {
 
 const skip = privilegedSkip({ root: false });
 
-function capture(): { stream: Writable; text: () => string } {
-  let text = "";
-  return {
-    stream: new Writable({
-      write(c, _e, cb) {
-        text += c;
-        cb();
-      },
-    }),
-    text: () => text,
-  };
-}
+const capture = textSink;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,13 +1,14 @@
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { formatHostPort, type HostPort } from "../policy/host-port.ts";
 import { type LoadedPolicy, loadPolicy } from "../policy/load.ts";
 import { durationMs } from "../policy/units.ts";
-import { UserError } from "../policy/user-error.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { Alerting } from "./alerting.ts";
 import { Approvals } from "./approvals.ts";
 import type { RelayPayload } from "./cluster.ts";
-import type { GateContext, Snapshot } from "./context.ts";
+import type { GateContext, Snapshot, Termination } from "./context.ts";
+import { CredentialValues } from "./credentials/values.ts";
 import { Detector } from "./detect.ts";
 import { type DiscoveryOptions, ServiceDiscovery } from "./discovery.ts";
 import { Resolver } from "./dns/resolver.ts";
@@ -34,6 +35,9 @@ import {
   metricsSubscriber,
   streamSubscriber,
 } from "./subscribers.ts";
+import { loadAuthority, publishAuthority } from "./tls/authority.ts";
+import { LeafCertificates } from "./tls/leaves.ts";
+import { upstreamTrust } from "./tls/tls-upstream.ts";
 
 export interface GateOptions {
   loaded: LoadedPolicy;
@@ -66,6 +70,10 @@ export interface GateOptions {
    * node:dgram). Off when `now` is given: the repeat table keeps the kernel's time.
    */
   dnsBatch?: boolean;
+  /** PEM files of CAs upstream certificates may also chain to (beside the system store) */
+  upstreamCa?: readonly string[];
+  /** where the gate CA's certificate and trust bundle are published for the agents to mount */
+  caOut?: string;
   /** with --workers: how this worker reaches the others (run identities, audit records) */
   relay?: { send(to: "all" | number, payload: RelayPayload): void; on(handler: (p: RelayPayload) => void): void };
 }
@@ -92,6 +100,9 @@ export class Gate {
   private ready = false;
   private readonly changeListeners = new Set<() => void>();
   private readonly discovery: ServiceDiscovery | undefined;
+  private readonly values: CredentialValues;
+  private termination: Termination | undefined;
+  private readonly stateDir: string | undefined;
   readonly ctx: GateContext;
 
   private constructor(opts: GateOptions) {
@@ -114,6 +125,20 @@ export class Gate {
       webhook: () => this.loaded.policy.gate.alerts.webhook,
     });
     const stateDir = opts.stateDir ?? opts.loaded.policy.gate.state_dir;
+    this.stateDir = stateDir;
+    this.values = new CredentialValues(
+      opts.env ?? process.env,
+      (p) =>
+        this.logger.warn(
+          { "event.action": "credential-value", "event.outcome": "failure", "corral.credential": p.credential },
+          `credential ${p.credential}: ${p.message}; its requests fail until it can be read`,
+        ),
+      (name) =>
+        this.logger.info(
+          { "event.action": "credential-rotated", "corral.credential": name },
+          `credential ${name}: new value in use`,
+        ),
+    );
     this.approvals = new Approvals(stateDir);
     this.learn = new LearnStore(stateDir, opts.worker, opts.now ?? Date.now);
     this.ephemeral = new EphemeralIdentities(opts.now ?? Date.now);
@@ -146,6 +171,7 @@ export class Gate {
         opts.discoveryOptions,
       );
     this.snap = this.buildSnapshot(opts.loaded);
+    this.prepareTermination(this.snap, opts.loaded);
     this.resolverRef = this.buildResolver(opts.loaded);
     this.detector = this.buildDetector(opts.loaded);
     const now = opts.now ?? Date.now;
@@ -162,13 +188,38 @@ export class Gate {
         gate.changeListeners.add(listener);
         return () => gate.changeListeners.delete(listener);
       },
+      termination: () => gate.termination,
     };
     this.approvals.onChange = () => this.changed();
     this.subscribe();
   }
 
+  /**
+   * A policy with destinations to terminate needs the CA (made in the state directory on first
+   * use), the upstream roots and the real values; a policy without them reads no value at all.
+   */
+  private prepareTermination(snap: Snapshot, loaded: LoadedPolicy): void {
+    this.values.load(loaded.policy);
+    if (this.termination || snap.index.credentials.terminated.size === 0) return;
+    const ca = loadAuthority(this.stateDir === undefined ? undefined : join(this.stateDir, "ca"));
+    if (this.opts.caOut) publishAuthority(ca, this.opts.caOut);
+    const trust = upstreamTrust(this.opts.upstreamCa);
+    const values = this.values;
+    this.termination = { leaves: new LeafCertificates(ca), trust, value: (c) => values.get(c) };
+    this.logger.info(
+      {
+        "event.action": "gate-ca",
+        "corral.ca.created": ca.created,
+        "corral.ca.trust": trust.source,
+        ...(this.opts.caOut ? { "corral.ca.published": this.opts.caOut } : {}),
+      },
+      this.stateDir === undefined
+        ? "gate CA made in memory (no state directory): agents must be given its certificate again after a restart"
+        : `gate CA ${ca.created ? "made" : "loaded"} in ${join(this.stateDir, "ca")}`,
+    );
+  }
+
   private buildSnapshot(loaded: LoadedPolicy): Snapshot {
-    refuseUnenforced(loaded);
     return {
       index: buildIndex(loaded.policy, {
         env: this.opts.env ?? process.env,
@@ -373,6 +424,8 @@ export class Gate {
     try {
       next = await loadPolicy(file);
       snap = this.buildSnapshot(next);
+      // Before the hash check: SIGHUP is also how a rotated value is read again.
+      this.prepareTermination(snap, next);
     } catch (err) {
       const message = (err as Error).message;
       this.metrics.reloads.inc({ result: "error" });
@@ -438,6 +491,7 @@ export class Gate {
     this.watcher?.close();
     this.discovery?.stop();
     this.approvals.close();
+    this.values.close();
     const batch = this.listeners.dns?.batchStats();
     if (batch)
       this.logger.info(
@@ -454,22 +508,4 @@ export class Gate {
     this.learn.flush();
     this.logger.flush();
   }
-}
-
-/**
- * `credentials:` and `requests:` are decided (gate/credentials, decide-http.ts) but the proxy
- * does not terminate TLS for them yet: a gate that accepted them would let every method and
- * path through while the policy says otherwise, so it refuses to run them (issue 17).
- */
-function refuseUnenforced(loaded: LoadedPolicy): void {
-  const sections = (["credentials", "requests"] as const).filter((k) =>
-    k === "credentials" ? Object.keys(loaded.policy.credentials).length > 0 : loaded.policy.requests.length > 0,
-  );
-  if (sections.length > 0)
-    throw new UserError(
-      `${loaded.file}: ${sections.join(" and ")} ${sections.length > 1 ? "are" : "is"} not enforced by this gate yet`,
-      {
-        hint: "remove the section to run the gate; until TLS termination lands, keep keys in the agents' environment and restrict hosts with egress",
-      },
-    );
 }

@@ -209,7 +209,8 @@ export interface Upstream {
  * `10.203.<octet>.0/30`) holding a DNS server that answers every name with its own address and
  * an HTTP origin (src/testing/upstream.mjs). Nothing leaves the machine.
  */
-export async function startUpstream(engine: Engine, octet: number): Promise<Upstream> {
+/** `tlsDir`: also an HTTPS origin on 443 with that directory's origin.key and origin.crt. */
+export async function startUpstream(engine: Engine, octet: number, tlsDir?: string): Promise<Upstream> {
   const ns = `crl-up-${process.pid}-${octet}`;
   const address = `10.203.${octet}.2`;
   const ip = (args: string[]) => run("ip", args);
@@ -235,7 +236,16 @@ export async function startUpstream(engine: Engine, octet: number): Promise<Upst
     const root = join(dirname(new URL(import.meta.url).pathname), "../..");
     child = spawn(
       "ip",
-      ["netns", "exec", ns, process.execPath, join(root, "src/testing/upstream.mjs"), address, root],
+      [
+        "netns",
+        "exec",
+        ns,
+        process.execPath,
+        join(root, "src/testing/upstream.mjs"),
+        address,
+        root,
+        ...(tlsDir ? [tlsDir] : []),
+      ],
       {
         stdio: ["ignore", "pipe", "inherit"],
       },

@@ -64,7 +64,8 @@ export const EMPTY_CREDENTIALS: CredentialIndex = Object.freeze({
 
 export const destinationKey = (host: string, port: number): string => `${host}:${port}`;
 
-function canonicalHost(host: string): string {
+/** The form a destination is compared in: a name lower-cased without its dot, an IP canonical. */
+export function canonicalHost(host: string): string {
   const form = hostForm(host);
   if (form.kind === "name") return form.name;
   if (form.kind === "ip") return form.addr.toString();

@@ -4,19 +4,24 @@
 // Exchange exactly once.
 import type net from "node:net";
 import type { GateContext } from "../context.ts";
+import { BodyScanner, brokerRequest } from "../credentials/broker.ts";
+import { canonicalHost, destinationKey } from "../credentials/credential-index.ts";
 import { DEFAULT_RULE, type Decision } from "../decide.ts";
+import { decideHttpRequest } from "../decide-http.ts";
 import { badRequest, decideHostHeader, limited } from "../decide-request.ts";
 import { resolveCaller } from "../identity.ts";
 import type { ConnectionCounter, RateLimiter } from "../limits.ts";
 import { reasonText } from "../reason.ts";
+import type { UpstreamTls } from "../tls/tls-upstream.ts";
 import { BodyReader } from "./body.ts";
 import { errorResponse } from "./error-response.ts";
-import { Exchange } from "./exchange.ts";
+import { type Decided, Exchange } from "./exchange.ts";
 import { forward } from "./forward.ts";
 import { type Head, headEnd, headerValues, parseRequestHead } from "./http-head.ts";
-import { interpretRequest } from "./request.ts";
+import { type ForwardRequest, interpretOriginRequest, interpretRequest, requestHead } from "./request.ts";
 import { route } from "./route.ts";
 import type { ProxyHooks } from "./server.ts";
+import { terminate } from "./terminate.ts";
 import { tunnel } from "./tunnel.ts";
 
 const UNKNOWN_CREDENTIAL: Decision = Object.freeze({
@@ -30,6 +35,22 @@ const UNKNOWN_CREDENTIAL: Decision = Object.freeze({
 export interface Upstream {
   sock: net.Socket;
   key: string;
+}
+
+/**
+ * A connection inside a tunnel the gate terminated: the caller and destination were decided on
+ * the CONNECT, each request inside is decided again (route, request rules, credentials).
+ */
+export interface Inside {
+  identity: string | undefined;
+  run?: string;
+  sourceIp: string;
+  /** the outer connection's limit key */
+  key: string;
+  /** the CONNECT authority as written */
+  host: string;
+  port: number;
+  upstream: Omit<UpstreamTls, "name">;
 }
 
 export class ClientConnection {
@@ -46,6 +67,7 @@ export class ClientConnection {
   readonly hooks: ProxyHooks;
   private readonly perIdentity: ConnectionCounter;
   private readonly rate: RateLimiter;
+  private readonly inside: Inside | undefined;
 
   constructor(
     sock: net.Socket,
@@ -53,13 +75,20 @@ export class ClientConnection {
     hooks: ProxyHooks,
     perIdentity: ConnectionCounter,
     rate: RateLimiter,
+    inside?: Inside,
   ) {
     this.sock = sock;
     this.ctx = ctx;
     this.hooks = hooks;
     this.perIdentity = perIdentity;
     this.rate = rate;
-    this.sourceIp = sock.remoteAddress ?? "";
+    this.inside = inside;
+    this.sourceIp = inside?.sourceIp ?? sock.remoteAddress ?? "";
+  }
+
+  /** The connection inside a tunnel this one terminated: the same limits, its own requests. */
+  within(sock: net.Socket, hooks: ProxyHooks, inside: Inside): ClientConnection {
+    return new ClientConnection(sock, this.ctx, hooks, this.perIdentity, this.rate, inside);
   }
 
   start(): void {
@@ -187,6 +216,7 @@ export class ClientConnection {
   }
 
   private async handle(head: Head, ex: Exchange): Promise<void> {
+    if (this.inside) return this.handleInside(head, ex, this.inside);
     let snap = this.ctx.snapshot();
     const auth = headerValues(head, "proxy-authorization");
     if (auth.length > 1) return this.refuse(400, badRequest("more than one Proxy-Authorization"));
@@ -216,17 +246,108 @@ export class ClientConnection {
       ex.decide({ ...who, decision: UNKNOWN_CREDENTIAL });
       return this.refuse(407, UNKNOWN_CREDENTIAL, [["Proxy-Authenticate", 'Basic realm="corral"']]);
     }
-    const mismatch = req.kind === "forward" ? decideHostHeader(req.hostHeader, req) : undefined;
-    if (mismatch) {
-      ex.decide({ ...who, decision: mismatch });
-      return this.refuse(403);
-    }
+    if (req.kind === "forward") return this.relayRequest(req, ex, who, undefined);
     const r = await route(this.ctx, caller.identity, req.host, req.port);
     ex.decide({ ...who, decision: r.decision, ...(r.addr ? { ip: r.addrText } : {}) });
     if (r.decision.verdict === "deny") return this.refuse(403);
+    const name = r.name ?? canonicalHost(req.host);
+    const termination = this.ctx.termination?.();
+    if (termination && snap.index.credentials.terminated.has(destinationKey(name, req.port)))
+      return terminate(this, ex, r, req, termination, {
+        identity: caller.identity,
+        ...(caller.run !== undefined ? { run: caller.run } : {}),
+        sourceIp: this.sourceIp,
+        key,
+        host: req.host,
+        port: req.port,
+      });
     if (!r.addr) return this.failed(502, r.failure ?? `no route to ${req.host}`);
-    if (req.kind === "connect") return tunnel(this, ex, r, r.addr, req);
-    const upKey = `${caller.identity}|${r.addrText}|${req.port}|${req.host}`;
-    await forward(this, ex, upKey, r.addr, req.port, req.out, new BodyReader(req.framing), req.method, req.close);
+    return tunnel(this, ex, r, r.addr, req);
+  }
+
+  private async handleInside(head: Head, ex: Exchange, inside: Inside): Promise<void> {
+    const snap = this.ctx.snapshot();
+    if (!this.rate.take(inside.key, snap.limits.perIdentityRps, this.ctx.now()))
+      return this.refuse(429, limited("rate-limited", "request rate"));
+    const req = interpretOriginRequest(head, inside);
+    if (req.kind === "error") return this.refuse(req.status, badRequest(req.reason));
+    if (req.kind !== "forward") return this.refuse(400, badRequest("CONNECT inside a tunnel"));
+    const who = {
+      transport: "https",
+      identity: inside.identity,
+      name: inside.host,
+      port: inside.port,
+      ...(inside.run !== undefined ? { run: inside.run } : {}),
+    } as const;
+    return this.relayRequest(req, ex, who, inside.upstream);
+  }
+
+  /**
+   * One HTTP request to relay (a plain forward, or one inside a terminated tunnel): its route,
+   * the Host check, the request rules, the credential broker, then the upstream.
+   */
+  private async relayRequest(
+    req: ForwardRequest,
+    ex: Exchange,
+    who: Omit<Decided, "decision">,
+    tls: Omit<UpstreamTls, "name"> | undefined,
+  ): Promise<void> {
+    const path = req.target.split("?", 1)[0]!;
+    const asked: Omit<Decided, "decision"> = { ...who, http: { method: req.method, path } };
+    const mismatch = decideHostHeader(req.hostHeader, req, tls ? 443 : 80);
+    if (mismatch) {
+      ex.decide({ ...asked, decision: mismatch });
+      return this.refuse(403);
+    }
+    const r = await route(this.ctx, who.identity, req.host, req.port);
+    const at = r.addr ? { ip: r.addrText } : {};
+    ex.decide({ ...asked, decision: r.decision, ...at });
+    if (r.decision.verdict === "deny") return this.refuse(403);
+    if (!r.addr) return this.failed(502, r.failure ?? `no route to ${req.host}`);
+    const name = r.name ?? canonicalHost(req.host);
+    const credentials = this.ctx.snapshot().index.credentials;
+    const rules = decideHttpRequest(credentials, who.identity, {
+      host: name,
+      port: req.port,
+      method: req.method,
+      path,
+    });
+    if (rules?.verdict === "deny") {
+      ex.decide({ ...asked, decision: rules, ...at });
+      return this.refuse(403);
+    }
+    const brokered = brokerRequest(
+      credentials,
+      {
+        identity: who.identity,
+        host: name,
+        port: req.port,
+        method: req.method,
+        target: req.target,
+        headers: req.headers,
+      },
+      (c) => this.ctx.termination?.()?.value(c),
+    );
+    if (brokered.kind === "deny") {
+      ex.decide({ ...asked, decision: brokered.decision, ...at });
+      return this.refuse(403);
+    }
+    if (brokered.kind === "unavailable")
+      return this.failed(502, `the gate has no value for credential '${brokered.credential}'`);
+    const decision = brokered.decision ?? rules ?? r.decision;
+    ex.decide({ ...asked, decision, ...at, ...(brokered.used.length ? { credentials: brokered.used } : {}) });
+    const out =
+      brokered.used.length > 0
+        ? requestHead(req.method, brokered.target, req.hostHeader ?? req.authority, brokered.headers)
+        : req.out;
+    const scanner =
+      credentials.placeholders.length > 0 && req.framing.kind !== "none"
+        ? new BodyScanner(credentials.placeholders)
+        : undefined;
+    const upKey = `${who.identity}|${r.addrText}|${req.port}|${name}|${tls ? "tls" : "tcp"}`;
+    await forward(this, ex, upKey, r.addr, req.port, out, new BodyReader(req.framing), req.method, req.close, {
+      ...(tls ? { tls: { ...tls, name } } : {}),
+      ...(scanner ? { scanner } : {}),
+    });
   }
 }

@@ -9,12 +9,14 @@ import { resolveCaller } from "../identity.ts";
 
 export interface Decided {
   decision: Decision;
-  transport: "connect" | "http";
+  transport: "connect" | "http" | "https";
   identity: string | undefined;
   name: string;
   port: number;
   ip?: string;
   run?: string;
+  http?: { method: string; path: string };
+  credentials?: readonly string[];
 }
 
 export interface Ending {
@@ -76,6 +78,8 @@ export class Exchange {
       ev.port = first.port;
       if (first.ip !== undefined) ev.ip = first.ip;
       if (first.run !== undefined) ev.run = first.run;
+      if (first.http !== undefined) ev.http = first.http;
+      if (first.credentials?.length) ev.credentials = first.credentials;
     }
     if (e.status !== undefined) ev.status = e.status;
     if (this.bytesUp || this.bytesDown || first?.transport === "connect") {

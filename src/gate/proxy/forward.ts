@@ -2,8 +2,10 @@
 // response head validated and cleaned of hop-by-hop headers, its body by its framing. An
 // upstream connection is kept for the next request to the same destination. The request ends
 // when its response has been relayed (or when either side fails).
+import { type BodyScanner, exfiltrationInBody } from "../credentials/broker.ts";
 import { badRequest } from "../decide-request.ts";
 import type { Addr } from "../ssrf.ts";
+import { dialTls, type UpstreamTls } from "../tls/tls-upstream.ts";
 import { batchWrites } from "./batch.ts";
 import { BodyReader } from "./body.ts";
 import type { ClientConnection } from "./connection.ts";
@@ -30,13 +32,15 @@ export async function forward(
   body: BodyReader,
   method: string,
   clientClose: boolean,
+  via: { tls?: UpstreamTls; scanner?: BodyScanner } = {},
 ): Promise<void> {
   if (conn.upstream && (conn.upstream.key !== key || conn.upstream.sock.destroyed)) {
     conn.upstream.sock.destroy();
     conn.upstream = undefined;
   }
   if (!conn.upstream) {
-    const dialled = await dial(addr, port, conn.ctx.snapshot().limits.connectTimeoutMs);
+    const timeout = conn.ctx.snapshot().limits.connectTimeoutMs;
+    const dialled = await (via.tls ? dialTls(addr, port, timeout, via.tls) : dial(addr, port, timeout));
     if (conn.state === "closed") {
       if ("sock" in dialled) dialled.sock.destroy();
       return;
@@ -60,9 +64,17 @@ export async function forward(
       return false;
     }
     if (f.consumed > 0) {
+      const chunk = conn.buf.subarray(0, f.consumed);
+      // A placeholder in a body is never where a key is sent: the request stops here, before
+      // the chunk that completes it leaves.
+      const seen = via.scanner?.feed(chunk);
+      if (seen) {
+        conn.refuse(403, exfiltrationInBody(seen));
+        return false;
+      }
       ex.bytesUp += f.consumed;
       conn.hooks.bytes("up", f.consumed);
-      up.write(conn.buf.subarray(0, f.consumed));
+      up.write(chunk);
     }
     conn.buf = conn.buf.subarray(f.consumed);
     return f.done;

@@ -24,10 +24,16 @@ export type Interpreted =
       authority: string;
       hostHeader: string | undefined;
       method: string;
+      /** path and query as they go upstream */
+      target: string;
+      /** end-to-end headers without Host: what the broker may rewrite */
+      headers: [string, string][];
       framing: Framing;
       out: Buffer;
       close: boolean;
     };
+
+export type ForwardRequest = Extract<Interpreted, { kind: "forward" }>;
 
 /** `host:port` of a CONNECT target (port required), IPv6 in brackets. */
 export function parseAuthority(target: string): { host: string; port: number } | undefined {
@@ -63,6 +69,33 @@ export function interpretRequest(head: Head): Interpreted {
   const host = urlHost(url);
   const port = url.port ? Number(url.port) : 80;
   if (hosts.length === 0 && version === "1.1") return err(400, "HTTP/1.1 request without Host");
+  return relayed(head, { host, port, authority: url.host }, `${url.pathname}${url.search}`, hosts[0] ?? url.host);
+}
+
+/**
+ * A request inside a terminated tunnel: origin-form (`GET /path`), for the tunnel's own
+ * authority. The target goes upstream exactly as written, so the path the request rules check
+ * is the path the server reads.
+ */
+export function interpretOriginRequest(head: Head, tunnel: { host: string; port: number }): Interpreted {
+  const [method, target, version] = head.startLine;
+  const hosts = headerValues(head, "host");
+  if (hosts.length > 1) return err(400, "more than one Host header");
+  if (method === "CONNECT") return err(400, "CONNECT inside a tunnel");
+  if (!target.startsWith("/")) return err(400, "inside a tunnel a request target is a path (origin-form)");
+  if (hosts.length === 0 && version === "1.1") return err(400, "HTTP/1.1 request without Host");
+  const h = tunnel.host.includes(":") ? `[${tunnel.host}]` : tunnel.host;
+  const authority = tunnel.port === 443 ? h : `${h}:${tunnel.port}`;
+  return relayed(head, { host: tunnel.host, port: tunnel.port, authority }, target, hosts[0] ?? authority);
+}
+
+function relayed(
+  head: Head,
+  to: { host: string; port: number; authority: string },
+  target: string,
+  hostHeader: string,
+): Interpreted {
+  const [method, , version] = head.startLine;
   const framing = requestFraming(head);
   if ("error" in framing) return err(framing.status, framing.error);
   if (
@@ -71,18 +104,20 @@ export function interpretRequest(head: Head): Interpreted {
   ) {
     return err(501, "Upgrade and Expect other than 100-continue are not proxied");
   }
-  const hostHeader = hosts[0] ?? url.host;
   const headers = endToEndHeaders(head).filter(([n]) => n.toLowerCase() !== "host");
-  const out = serializeHead(`${method} ${url.pathname}${url.search} HTTP/1.1`, [["Host", hostHeader], ...headers]);
   return {
     kind: "forward",
-    host,
-    port,
-    authority: url.host,
-    hostHeader: hosts[0],
+    ...to,
+    hostHeader: headerValues(head, "host")[0],
     method,
+    target,
+    headers,
     framing,
-    out,
+    out: requestHead(method, target, hostHeader, headers),
     close: wantsClose(head, version),
   };
+}
+
+export function requestHead(method: string, target: string, hostHeader: string, headers: [string, string][]): Buffer {
+  return serializeHead(`${method} ${target} HTTP/1.1`, [["Host", hostHeader], ...headers]);
 }

@@ -4,8 +4,9 @@
 // the first ones have been decided. The request ends when the tunnel closes.
 import type { Socket } from "node:net";
 import type { Decision } from "../decide.ts";
-import { decideTunnelStart, TUNNEL_START_TIMEOUT } from "../decide-tls.ts";
+import { decideTunnelStart } from "../decide-tls.ts";
 import type { Addr } from "../ssrf.ts";
+import { awaitClientHello } from "./client-hello.ts";
 import type { ClientConnection } from "./connection.ts";
 import { dial } from "./dial.ts";
 import type { Exchange } from "./exchange.ts";
@@ -30,7 +31,7 @@ export async function tunnel(
   conn.upstream = { sock: up, key: "tunnel" };
   client.write("HTTP/1.1 200 Connection established\r\n\r\n");
   const limits = conn.ctx.snapshot().limits;
-  let hello = conn.buf;
+  const hello = conn.buf;
   conn.buf = Buffer.alloc(0);
   const expected = r.name ?? authority.host;
   conn.hooks.tunnels(1);
@@ -62,35 +63,23 @@ export async function tunnel(
     conn.hooks.bytes(direction, n);
   };
   relay(up, client, (n) => counted("down", n));
-  const startUp = () => {
-    if (hello.length > 0) {
-      counted("up", hello.length);
-      up.write(hello);
-    }
-    relay(client, up, (n) => counted("up", n));
-    client.resume();
-  };
-  const first = decideTunnelStart(hello, expected, authority);
-  if (first === "ok") return startUp();
-  if (first !== "wait") return cut(first);
-  // Hold client bytes until the ClientHello is complete (bounded by size and header_timeout);
-  // on 443 the clock starts now, elsewhere when a handshake starts arriving.
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    timer ??= setTimeout(() => cut(TUNNEL_START_TIMEOUT), limits.headerTimeoutMs);
-  };
-  if (authority.port === 443 || hello.length > 0) arm();
-  const onHello = (d: Buffer) => {
-    hello = Buffer.concat([hello, d]);
-    const v = decideTunnelStart(hello, expected, authority);
-    if (v === "wait") return arm();
-    clearTimeout(timer);
-    client.off("data", onHello);
-    if (v === "ok") startUp();
-    else cut(v);
-  };
-  client.on("data", onHello);
-  client.resume();
+  awaitClientHello(
+    client,
+    hello,
+    (h) => decideTunnelStart(h, expected, authority),
+    limits.headerTimeoutMs,
+    // On 443 the clock starts now, elsewhere when a handshake starts arriving.
+    authority.port === 443,
+    (verdict, first) => {
+      if (verdict !== "ok") return cut(verdict);
+      if (first.length > 0) {
+        counted("up", first.length);
+        up.write(first);
+      }
+      relay(client, up, (n) => counted("up", n));
+      client.resume();
+    },
+  );
 }
 
 /** Bytes from one socket to the other with back-pressure; a half-close is passed on. */

@@ -1,11 +1,13 @@
 // The gate's CA and leaves against real TLS on loopback: a client that trusts only the CA
 // verifies the leaf for the name it asked for, and refuses it for any other name.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import tls from "node:tls";
+import { promisify } from "node:util";
 import { CA_BUNDLE_FILE, CA_CERT_FILE, loadAuthority, publishAuthority } from "./authority.ts";
 import { LeafCertificates } from "./leaves.ts";
 import { SERVER_TLS } from "./tls-settings.ts";
@@ -94,4 +96,18 @@ test("leaves verify against the CA for their own name only, over TLS 1.2 and 1.3
   } finally {
     server.close();
   }
+});
+
+test("gate workers starting together agree on one CA", async () => {
+  const shared = join(dir, "race");
+  const script = `import { loadAuthority } from ${JSON.stringify(new URL("./authority.ts", import.meta.url).href)};
+const ca = loadAuthority(${JSON.stringify(shared)});
+process.stdout.write(JSON.stringify({ cert: ca.cert, created: ca.created }));`;
+  const runs = await Promise.all(
+    Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, ["--input-type=module", "-e", script])),
+  );
+  const seen = runs.map((r) => JSON.parse(r.stdout) as { cert: string; created: boolean });
+  assert.equal(new Set(seen.map((x) => x.cert)).size, 1, "one certificate for all");
+  assert.equal(seen.filter((x) => x.created).length, 1, "made by exactly one of them");
+  assert.equal(readFileSync(join(shared, CA_CERT_FILE), "utf8"), seen[0]!.cert);
 });

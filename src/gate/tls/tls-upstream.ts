@@ -1,0 +1,91 @@
+// The gate's side toward a terminated destination's real server: TLS to the one address route()
+// checked, the certificate verified for the destination's name against the system store (and
+// any CA the operator adds with --upstream-ca), never a weaker version than the client got from
+// the gate, forward-secret AEAD suites only. A verification failure is a 502 that names why.
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { connect, getCACertificates, type TLSSocket } from "node:tls";
+import { UserError } from "../../policy/user-error.ts";
+import type { Dialled } from "../proxy/dial.ts";
+import { type Addr, formatAddr } from "../ssrf.ts";
+import { AEAD_CIPHERS, type TlsVersion } from "./tls-settings.ts";
+
+export interface UpstreamTrust {
+  ca: readonly string[];
+  /** where the roots came from, for the start line */
+  source: "system" | "bundled";
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The roots upstream certificates are checked against: the system store (a container without
+ * ca-certificates has none, and then Node's bundled Mozilla roots), the gate process's
+ * NODE_EXTRA_CA_CERTS (how a compose file adds a private CA to the gate container), plus
+ * `extraFiles` (--upstream-ca).
+ */
+export function upstreamTrust(extraFiles: readonly string[] = []): UpstreamTrust {
+  const system = getCACertificates("system");
+  const base = system.length > 0 ? system : getCACertificates("bundled");
+  const extra = extraFiles.flatMap((f) => {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (err) {
+      throw new UserError(`--upstream-ca ${f}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}`, {
+        hint: "give a PEM file of the CA that signs the destination's certificate",
+      });
+    }
+    const blocks = text.match(PEM_BLOCK) ?? [];
+    if (blocks.length === 0)
+      throw new UserError(`--upstream-ca ${f}: no PEM certificate in it`, {
+        hint: "the file must hold '-----BEGIN CERTIFICATE-----' blocks",
+      });
+    return blocks;
+  });
+  return { ca: [...base, ...getCACertificates("extra"), ...extra], source: system.length > 0 ? "system" : "bundled" };
+}
+
+export interface UpstreamTls {
+  /** the destination's name as decided: SNI and the name its certificate must carry */
+  name: string;
+  minVersion: TlsVersion;
+  trust: UpstreamTrust;
+}
+
+export function dialTls(addr: Addr, port: number, timeoutMs: number, t: UpstreamTls): Promise<Dialled> {
+  const host = formatAddr(addr);
+  const where = `${t.name}:${port}`;
+  return new Promise((resolve) => {
+    const s: TLSSocket = connect({
+      host,
+      port,
+      ...(isIP(t.name) !== 0 ? {} : { servername: t.name }),
+      ca: [...t.trust.ca],
+      minVersion: t.minVersion,
+      ciphers: AEAD_CIPHERS,
+      ALPNProtocols: ["http/1.1"],
+      rejectUnauthorized: true,
+    });
+    // The certificate is checked against `servername` (the decided name, not the address
+    // dialled); for an IP destination there is none, and `host` is that IP.
+    s.setNoDelay(true);
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ status: 504, error: `TLS connect to ${where} timed out after ${timeoutMs} ms` });
+    }, timeoutMs);
+    s.once("secureConnect", () => {
+      clearTimeout(timer);
+      s.removeAllListeners("error");
+      resolve({ sock: s });
+    });
+    s.once("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const why =
+        err.code?.startsWith("ERR_TLS") || /certificate|verify/i.test(err.message)
+          ? err.message
+          : (err.code ?? err.message);
+      resolve({ status: 502, error: `TLS to ${where} failed: ${why}` });
+    });
+  });
+}
