@@ -66,6 +66,7 @@ egress:
 credentials:
   llm:
     value: { env: BENCH_KEY }
+    agent_env: OPENAI_API_KEY
     for: bench
     to: { host: ${BUMPED}, port: ${T} }
 floor:

@@ -46,3 +46,44 @@ test("decisions, alerts, sandbox runs, logins and approvals map to their OCSF cl
   assert.equal(run.exit_code, 137);
   assert.equal(run.status_id, 2, "a non-zero exit is a failure");
 });
+
+test("the gate's own records, as auditData writes them, land in their classes", async () => {
+  const { auditData } = await import("../gate/subscribers.ts");
+  const base = {
+    time: 0,
+    sourceIp: "10.203.0.5",
+    identity: "agent",
+    outcome: "success" as const,
+    latencyMs: 1,
+    durationMs: 1,
+    decision: {
+      verdict: "allow" as const,
+      mode: "enforce" as const,
+      code: "brokered" as const,
+      rule: { id: "credential:llm", name: "llm" },
+    },
+  };
+  const https = toOcsf(
+    rec(
+      "gate.decision",
+      auditData({
+        ...base,
+        transport: "https",
+        name: "api.openai.com",
+        port: 443,
+        status: 200,
+        http: { method: "POST", path: "/v1/chat/completions" },
+        credentials: ["llm"],
+      }) as AuditRecord["data"],
+    ),
+  );
+  assert.equal(https.type_uid, 400206);
+  assert.deepEqual(https.http_request, {
+    http_method: "POST",
+    url: { path: "/v1/chat/completions", hostname: "api.openai.com" },
+  });
+  const dns = toOcsf(
+    rec("gate.decision", auditData({ ...base, transport: "dns", name: "pypi.org" }) as AuditRecord["data"]),
+  );
+  assert.equal(dns.class_uid, 4003);
+});

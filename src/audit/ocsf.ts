@@ -30,7 +30,8 @@ const HTTP_ACTIVITY: Record<string, number> = {
 };
 
 function classOf(r: AuditRecord): ClassOf {
-  const transport = str(r.data.transport);
+  // The gate's records name it `protocol` (gate/subscribers.ts auditData); `transport` is older.
+  const transport = str(r.data.protocol) ?? str(r.data.transport);
   switch (r.kind) {
     case "gate.decision":
     case "gate.aggregate":
@@ -90,6 +91,8 @@ export function toOcsf(r: AuditRecord): JsonObject {
   if (host) dst[/^[\d.]+$|:/.test(host) ? "ip" : "hostname"] = host;
   if (typeof d.port === "number") dst.port = d.port;
   if (Object.keys(dst).length > 0) doc.dst_endpoint = dst;
+  const method = str(d.method);
+  if (method) doc.http_request = { http_method: method, url: { path: str(d.path) ?? "/", hostname: host ?? "" } };
   if (r.kind === "sandbox.run") {
     const command = Array.isArray(d.command) ? d.command.map(String) : [];
     doc.process = { cmd_line: command.join(" "), name: command[0] ?? "" };

@@ -250,9 +250,13 @@ export class ClientConnection {
     const r = await route(this.ctx, caller.identity, req.host, req.port);
     ex.decide({ ...who, decision: r.decision, ...(r.addr ? { ip: r.addrText } : {}) });
     if (r.decision.verdict === "deny") return this.refuse(403);
-    const name = r.name ?? canonicalHost(req.host);
     const termination = this.ctx.termination?.();
-    if (termination && snap.index.credentials.terminated.has(destinationKey(name, req.port)))
+    const terminated = snap.index.credentials.terminated;
+    if (
+      termination &&
+      terminated.size > 0 &&
+      terminated.has(destinationKey(r.name ?? canonicalHost(req.host), req.port))
+    )
       return terminate(this, ex, r, req, termination, {
         identity: caller.identity,
         ...(caller.run !== undefined ? { run: caller.run } : {}),

@@ -4,7 +4,7 @@
 // the gate, forward-secret AEAD suites only. A verification failure is a 502 that names why.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { connect, getCACertificates, type TLSSocket } from "node:tls";
+import { connect, createSecureContext, getCACertificates, type SecureContext, type TLSSocket } from "node:tls";
 import { UserError } from "../../policy/user-error.ts";
 import type { Dialled } from "../proxy/dial.ts";
 import { type Addr, formatAddr } from "../ssrf.ts";
@@ -14,6 +14,11 @@ export interface UpstreamTrust {
   ca: readonly string[];
   /** where the roots came from, for the start line */
   source: "system" | "bundled";
+  /**
+   * One client context per TLS floor, made once: parsing several hundred roots for every
+   * upstream connection costs more than the handshake itself.
+   */
+  context(minVersion: TlsVersion): SecureContext;
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -43,7 +48,20 @@ export function upstreamTrust(extraFiles: readonly string[] = []): UpstreamTrust
       });
     return blocks;
   });
-  return { ca: [...base, ...getCACertificates("extra"), ...extra], source: system.length > 0 ? "system" : "bundled" };
+  const ca = [...base, ...getCACertificates("extra"), ...extra];
+  const contexts = new Map<TlsVersion, SecureContext>();
+  return {
+    ca,
+    source: system.length > 0 ? "system" : "bundled",
+    context(minVersion) {
+      let c = contexts.get(minVersion);
+      if (!c) {
+        c = createSecureContext({ ca, minVersion, ciphers: AEAD_CIPHERS });
+        contexts.set(minVersion, c);
+      }
+      return c;
+    },
+  };
 }
 
 export interface UpstreamTls {
@@ -61,9 +79,7 @@ export function dialTls(addr: Addr, port: number, timeoutMs: number, t: Upstream
       host,
       port,
       ...(isIP(t.name) !== 0 ? {} : { servername: t.name }),
-      ca: [...t.trust.ca],
-      minVersion: t.minVersion,
-      ciphers: AEAD_CIPHERS,
+      secureContext: t.trust.context(t.minVersion),
       ALPNProtocols: ["http/1.1"],
       rejectUnauthorized: true,
     });
