@@ -17,6 +17,7 @@ const COMPOSE = `services:
     image: agent:1
     environment:
       OPENAI_API_KEY: \${OPENAI_API_KEY}
+      LLM_KEY: \${OPENAI_API_KEY}
       OTHER: kept
   worker:
     image: agent:1
@@ -67,6 +68,8 @@ test("each holder of a brokered key gets its own placeholder; the real value goe
   const mine = placeholderFor("demo", "openai", "agent", "openai");
   assert.match(mine, /^sk-proj-/, "shaped like the provider's keys");
   assert.equal(services.agent?.environment?.OPENAI_API_KEY, mine);
+  assert.equal(services.agent?.environment?.LLM_KEY, mine, "the same key under another name is replaced too");
+  assert.equal(services.agent?.environment?.OTHER, undefined, "other variables stay as shipped");
   assert.equal(services.worker?.environment?.OPENAI_API_KEY, placeholderFor("demo", "openai", "worker", "openai"));
   // A service outside `for` that holds the variable loses the key too (its placeholder is refused).
   assert.equal(services.db?.environment?.OPENAI_API_KEY, placeholderFor("demo", "openai", "db", "openai"));

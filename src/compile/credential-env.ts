@@ -62,11 +62,23 @@ export function credentialWiring(policy: Policy, services: readonly Service[]): 
     const variable = agentVariable(name, c);
     const format = c.format ?? guessFormat(variable);
     const users = new Set(c.for.flatMap((f) => principalsOf(policy, f, services)));
+    // The key as the deployment holds it (`${OPENAI_API_KEY}` resolved while reading it): any
+    // other variable with the same value is the same key under another name (LLM_KEY=…).
+    const values = new Set(
+      services.flatMap((svc) =>
+        svc.containers.flatMap((k) => k.env.filter((e) => e.name === variable && e.value).map((e) => e.value!)),
+      ),
+    );
     for (const svc of services) {
-      const holds = svc.containers.some((k) => k.env.some((e) => e.name === variable));
-      if (!holds && !users.has(svc.name)) continue;
+      const holding = new Set(
+        svc.containers.flatMap((k) =>
+          k.env.filter((e) => e.name === variable || (e.value !== undefined && values.has(e.value))).map((e) => e.name),
+        ),
+      );
+      if (users.has(svc.name)) holding.add(variable);
+      if (holding.size === 0) continue;
       const vars = placeholders.get(svc.name) ?? {};
-      vars[variable] = placeholderFor(project, name, svc.name, format);
+      for (const v of holding) vars[v] = placeholderFor(project, name, svc.name, format);
       placeholders.set(svc.name, vars);
     }
     if ("env" in c.value)

@@ -50,7 +50,21 @@ test("no rule for the identity or the destination: no request decision", () => {
 test("paths that read more than one way", () => {
   for (const p of ["/a/../b", "/a/./b", "/a%2fb", "/a%5Cb", "/a\\b", "/a//b", "/%2e%2e/x", "x"])
     assert.ok(ambiguousPath(p), p);
-  for (const p of ["/", "/v1/chat/completions", "/v1/models/", "/a.b/c..d"])
+  // What servers decode or strip before routing (the review's bypasses of a deny inside an allow).
+  for (const p of [
+    "/v1/fil%65s",
+    "/v1/files#x",
+    "/v1/files%3Bx",
+    "/v1/models/..;/files",
+    "/v1/models/..%3b/files",
+    "/v1/%41",
+    "/v1/%7e",
+    "/v1/%2d",
+    "/v1/%252e%252e/x",
+    "/v1/files;jsessionid=1",
+  ])
+    assert.ok(ambiguousPath(p), p);
+  for (const p of ["/", "/v1/chat/completions", "/v1/models/", "/a.b/c..d", "/v1/files/a%20b", "/v1/x%3Ay"])
     assert.equal(ambiguousPath(p), undefined, p);
   assert.ok(pathCovers("/v1/", "/v1"));
   assert.ok(!pathCovers("/v1", "/v10"));

@@ -3,6 +3,9 @@
 // same typed reasons, the same rule ids in the log. A path the gate cannot read one way only
 // (dot segments, encoded slashes, backslashes, empty segments) is refused wherever a path
 // matters: upstream servers normalise it differently, and a prefix check on it proves nothing.
+// That includes what servers decode or strip before routing: a percent-encoded letter, digit or
+// `-._~` (RFC 3986 §6.2.2.2 says they equal the plain ones), `;` parameters (Tomcat and Jetty
+// drop `..;`), a fragment, an encoded `%`.
 import type { CompiledRequestRule, CredentialIndex, RequestMatch } from "./credentials/credential-index.ts";
 import type { Decision } from "./decide.ts";
 
@@ -21,6 +24,11 @@ export function ambiguousPath(path: string): string | undefined {
   if (/%(2f|5c)/i.test(path)) return "an encoded slash in the path";
   if (/%2e/i.test(path)) return "an encoded dot in the path";
   if (/%00/.test(path)) return "an encoded NUL in the path";
+  if (/%(3b|23|25)/i.test(path)) return "an encoded ';', '#' or '%' in the path";
+  if (/%(4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|3[0-9]|2d|5f|7e)/i.test(path))
+    return "a percent-encoded letter, digit or -._~ in the path";
+  if (path.includes(";")) return "a ';' parameter in the path";
+  if (path.includes("#")) return "a fragment in the request target";
   const segments = path.split("/").slice(1);
   if (segments.some((s) => s === "." || s === "..")) return "a dot segment in the path";
   if (segments.slice(0, -1).some((s) => s === "")) return "an empty segment (//) in the path";

@@ -37,8 +37,17 @@ export function decideHostHeader(
     !u.search &&
     !u.hash &&
     sameHost(urlHost(u), target.host) &&
-    (u.port ? Number(u.port) : defaultPort) === target.port;
+    writtenPort(hostHeader, defaultPort) === target.port;
   return same ? undefined : refusal("host-mismatch", HOST_RULE, `'${hostHeader}' for ${target.authority}`);
+}
+
+/**
+ * The port as the Host header writes it: the URL parser drops `:80` (http's default), which
+ * inside a 443 tunnel would read as 443.
+ */
+function writtenPort(hostHeader: string, defaultPort: number): number {
+  const m = /:(\d*)$/.exec(hostHeader.slice(hostHeader.lastIndexOf("]") + 1));
+  return m?.[1] ? Number(m[1]) : defaultPort;
 }
 
 /** A request the gate cannot or will not parse: nothing was decided about its destination. */

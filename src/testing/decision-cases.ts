@@ -168,6 +168,7 @@ export function runDecisionCases(): Outcome[] {
         method: "POST",
         target: "/v1/chat/completions",
         headers: [["Authorization", `Bearer ${placeholder}`]],
+        tls: true,
         ...over,
       },
       () => "real",

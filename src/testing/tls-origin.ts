@@ -142,6 +142,8 @@ export interface ViaProxy {
   path?: string;
   headers?: Record<string, string>;
   body?: string;
+  /** sent as is after the head, with no Content-Length added (chunked bodies) */
+  rawBody?: string;
   localAddress?: string;
   maxVersion?: tls.SecureVersion;
 }
@@ -204,13 +206,13 @@ export function httpsViaProxy(o: ViaProxy): Promise<ViaProxyResult> {
         const headers = {
           Host: o.port === 443 ? o.host : `${o.host}:${o.port}`,
           Connection: "close",
-          ...(body ? { "Content-Length": String(Buffer.byteLength(body)) } : {}),
+          ...(body && o.rawBody === undefined ? { "Content-Length": String(Buffer.byteLength(body)) } : {}),
           ...o.headers,
         };
         const lines = Object.entries(headers)
           .map(([k, v]) => `${k}: ${v}\r\n`)
           .join("");
-        s.write(`${o.method ?? "GET"} ${o.path ?? "/"} HTTP/1.1\r\n${lines}\r\n${body}`);
+        s.write(`${o.method ?? "GET"} ${o.path ?? "/"} HTTP/1.1\r\n${lines}\r\n${o.rawBody ?? body}`);
       });
     };
     raw.on("data", onHead);

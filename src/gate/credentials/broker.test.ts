@@ -49,6 +49,7 @@ function req(over: Partial<BrokerRequest>): BrokerRequest {
     port: 443,
     method: "POST",
     target: "/v1/chat/completions",
+    tls: true,
     headers: [
       ["Authorization", `Bearer ${P}`],
       ["content-type", "application/json"],
@@ -204,4 +205,43 @@ test("credential misuse raises its own alert; a brokered use is audited one by o
   );
   assert.equal(isAggregatable("gate.decision", data as never), false);
   assert.ok(!JSON.stringify([data, alerts]).includes("sk-real"));
+});
+
+test("a query credential goes only into its own plainly written pair", () => {
+  const M = ph("maps", "worker", "generic");
+  const maps = (target: string) =>
+    brokerRequest(index, req({ host: "maps.example.com", method: "GET", target, headers: [] }), value);
+  // The review's attack: the decoded `key` equals the placeholder, the literal one sits in the
+  // path, and a naive swap writes the real key where the server echoes it.
+  const encoded = `%${M.charCodeAt(0).toString(16)}${M.slice(1)}`;
+  for (const target of [
+    `/models/${M}?key=${encoded}`,
+    `/geo?callback=${M}&key=${encoded}`,
+    `/geo?key=${M}&key=${M}`,
+    `/geo?key=${M}&cb=${M}`,
+    `/geo?%6bey=${M}`,
+    `/geo?key=${M}x`,
+    `/geo?key=${encoded}&bad=%zz`,
+  ]) {
+    const r = maps(target);
+    assert.equal(r.kind === "deny" && r.decision.code, "credential-exfiltration", target);
+  }
+  const ok = maps(`/geo?q=a&key=${M}`);
+  assert.equal(ok.kind === "pass" && ok.target, `/geo?q=a&key=${encodeURIComponent("real/maps key")}`);
+});
+
+test("a placeholder is never swapped into a request that is not inside a terminated tunnel", () => {
+  const r = brokerRequest(index, req({ tls: false }), value);
+  assert.equal(r.kind === "deny" && r.decision.code, "credential-exfiltration");
+  assert.match(r.kind === "deny" ? (r.decision.detail ?? "") : "", /plain HTTP/);
+});
+
+test("an encoded placeholder is found even beside a malformed escape", () => {
+  const encoded = `%${P.charCodeAt(0).toString(16)}${P.slice(1)}`;
+  const r = brokerRequest(
+    index,
+    req({ host: "elsewhere.example", target: `/x?a=${encoded}&b=%zz`, headers: [] }),
+    value,
+  );
+  assert.equal(r.kind === "deny" && r.decision.code, "credential-exfiltration");
 });

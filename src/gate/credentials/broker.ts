@@ -15,6 +15,8 @@ export interface BrokerRequest {
   method: string;
   /** path and query as sent */
   target: string;
+  /** the request travels in a TLS tunnel the gate terminated (a key never goes out in clear) */
+  tls: boolean;
   headers: readonly [string, string][];
 }
 
@@ -63,17 +65,35 @@ function basicParts(value: string): { user: string; password: string } | undefin
     : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, " "));
-  } catch {
-    return s;
-  }
+/**
+ * Every %XX decoded on its own (as latin1: placeholders are ASCII), `+` as a space. Lenient on
+ * purpose: one malformed escape elsewhere must not hide an encoded placeholder.
+ */
+function lenientDecode(s: string): string {
+  return s
+    .replace(/\+/g, " ")
+    .replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+}
+
+/** The query's one `name=<placeholder>` pair, written out plainly, or undefined. */
+function queryPair(target: string, name: string, p: Placeholder): { index: number; pairs: string[] } | undefined {
+  const q = target.indexOf("?");
+  if (q < 0) return undefined;
+  const path = target.slice(0, q);
+  // Anywhere but that one pair (the path, another parameter, an encoded spelling) it would be
+  // moved to where the server reads, or echoes, something else.
+  if (path.includes(p.text) || lenientDecode(path).includes(p.text)) return undefined;
+  const pairs = target.slice(q + 1).split("&");
+  const hits = pairs.flatMap((pair, index) =>
+    pair.includes(p.text) || lenientDecode(pair).includes(p.text) ? [index] : [],
+  );
+  if (hits.length !== 1 || pairs[hits[0]!] !== `${name}=${p.text}`) return undefined;
+  return { index: hits[0]!, pairs };
 }
 
 function locate(req: BrokerRequest, placeholders: readonly Placeholder[]): Found[] {
   const found: Found[] = [];
-  const inTarget = new Set([...findIn(req.target, placeholders), ...findIn(safeDecode(req.target), placeholders)]);
+  const inTarget = new Set([...findIn(req.target, placeholders), ...findIn(lenientDecode(req.target), placeholders)]);
   for (const p of inTarget) found.push({ p, where: { kind: "target" } });
   req.headers.forEach(([name, value], index) => {
     const basic = name.toLowerCase() === "authorization" ? basicParts(value) : undefined;
@@ -94,15 +114,8 @@ function locate(req: BrokerRequest, placeholders: readonly Placeholder[]): Found
 /** Whether `f` is exactly where its credential is sent. */
 function atSendLocation(c: CompiledCredential, f: Found, req: BrokerRequest): boolean {
   const { where, p } = f;
-  if (typeof c.send === "object" && "query" in c.send) {
-    if (where.kind !== "target") return false;
-    const q = req.target.indexOf("?");
-    if (q < 0) return false;
-    const params = new URLSearchParams(req.target.slice(q + 1));
-    const values = params.getAll(c.send.query);
-    // The placeholder appears once in the target, as that one parameter's whole value.
-    return values.length === 1 && values[0] === p.text && req.target.split(p.text).length === 2;
-  }
+  if (typeof c.send === "object" && "query" in c.send)
+    return where.kind === "target" && queryPair(req.target, c.send.query, p) !== undefined;
   if (where.kind !== "header") return false;
   const name = req.headers[where.index]![0].toLowerCase();
   if (c.send === "bearer") return name === "authorization" && where.form === "bearer";
@@ -130,7 +143,12 @@ function scopeRefusal(c: CompiledCredential, p: Placeholder, req: BrokerRequest)
 }
 
 function swapped(c: CompiledCredential, f: Found, real: string, target: string, headers: [string, string][]): string {
-  if (f.where.kind === "target") return target.replace(f.p.text, encodeURIComponent(real));
+  if (f.where.kind === "target" && typeof c.send === "object" && "query" in c.send) {
+    const q = queryPair(target, c.send.query, f.p)!;
+    q.pairs[q.index] = `${c.send.query}=${encodeURIComponent(real)}`;
+    return `${target.slice(0, target.indexOf("?"))}?${q.pairs.join("&")}`;
+  }
+  if (f.where.kind === "target") return target;
   const h = headers[f.where.index]!;
   if (c.send === "bearer") h[1] = `Bearer ${real}`;
   else if (c.send === "basic") {
@@ -157,6 +175,11 @@ export function brokerRequest(
       return {
         kind: "deny",
         decision: refusal("credential-exfiltration", f.p, `placeholder sent to ${where}, bound to ${c.host}:${c.port}`),
+      };
+    if (!req.tls)
+      return {
+        kind: "deny",
+        decision: refusal("credential-exfiltration", f.p, `placeholder sent to ${where} over plain HTTP`),
       };
     if (!atSendLocation(c, f, req))
       return {

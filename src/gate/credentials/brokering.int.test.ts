@@ -242,12 +242,27 @@ audit:
     // In the body, split so no single chunk holds it whole.
     const body = await chat({ body: `{"prompt":"${placeholder}"}`, headers: { "Content-Type": "application/json" } });
     assert.equal(body.status, 403, body.text);
+    // Chunked, the placeholder split across two chunks: the scanner reads the body, not the framing.
+    const half = Math.floor(placeholder.length / 2);
+    const chunk = (t: string) => `${t.length.toString(16)}\r\n${t}\r\n`;
+    const chunked = await chat({
+      headers: { Authorization: `Bearer ${placeholder}`, "Transfer-Encoding": "chunked" },
+      rawBody: `${chunk(`{"p":"${placeholder.slice(0, half)}`)}${chunk(`${placeholder.slice(half)}"}`)}0\r\n\r\n`,
+    });
+    assert.equal(chunked.status, 403, chunked.text);
     assert.equal(origin.requests.length, before, "none of them reached the origin");
+    // The bound host and port over plain HTTP: the key would go out in clear.
+    const clear = await rawRequest(
+      pp,
+      `POST http://api.llm.test:${origin.port}/v1/chat/completions HTTP/1.1\r\nHost: api.llm.test:${origin.port}\r\nAuthorization: Bearer ${placeholder}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(clear.status, 403, clear.text);
+    assert.match(clear.text, /over plain HTTP/);
     // Another identity presenting the agent's placeholder.
     const stolen = await chat({ localAddress: "127.0.0.7" });
     assert.equal(stolen.status, 403, stolen.text);
     assert.match(stolen.text, /credential not permitted for this identity/);
-    await waitFor("one alert per misuse", () => alerts() >= alertsBefore + 5);
+    await waitFor("one alert per misuse", () => alerts() >= alertsBefore + 7);
     const codes = lines().map((l) => l["corral.reason_code"]);
     assert.ok(codes.filter((c) => c === "credential-exfiltration").length >= 4, codes.join(","));
   });
@@ -260,6 +275,12 @@ audit:
     const del = await chat({ method: "DELETE", path: "/v1/chat/completions", body: "" });
     assert.equal(del.status, 403);
     assert.match(del.text, /request not in the destination's request rules/);
+    // Spellings a server decodes before routing: an encoded letter, `;` parameters.
+    for (const path of ["/v1/fil%65s", "/v1/chat/completions/..;/files", "/v1/files;x"]) {
+      const sneaky = await chat({ path });
+      assert.equal(sneaky.status, 403, path);
+      assert.match(sneaky.text, /ambiguous request path/, path);
+    }
     const dots = await chat({ path: "/v1/chat/completions/../../admin" });
     assert.equal(dots.status, 403);
     assert.match(dots.text, /ambiguous request path/);

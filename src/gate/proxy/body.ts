@@ -28,28 +28,32 @@ export class BodyReader {
     return this.state === "done";
   }
 
-  feed(chunk: Buffer): Feed {
+  /** `payload`: called with the body's own bytes in `chunk`, without chunked framing. */
+  feed(chunk: Buffer, payload?: (data: Buffer) => void): Feed {
     switch (this.framing.kind) {
       case "none":
         return { consumed: 0, done: true };
       case "close":
+        payload?.(chunk);
         return { consumed: chunk.length, done: false };
       case "length": {
         const n = Math.min(this.remaining, chunk.length);
         this.remaining -= n;
         if (this.remaining === 0) this.state = "done";
+        if (n > 0) payload?.(chunk.subarray(0, n));
         return { consumed: n, done: this.remaining === 0 };
       }
       case "chunked":
-        return this.feedChunked(chunk);
+        return this.feedChunked(chunk, payload);
     }
   }
 
-  private feedChunked(chunk: Buffer): Feed {
+  private feedChunked(chunk: Buffer, payload?: (data: Buffer) => void): Feed {
     let i = 0;
     while (i < chunk.length && this.state !== "done") {
       if (this.state === "data") {
         const n = Math.min(this.remaining, chunk.length - i);
+        if (n > 0) payload?.(chunk.subarray(i, i + n));
         i += n;
         this.remaining -= n;
         if (this.remaining === 0) this.state = "data-crlf";

@@ -250,13 +250,11 @@ export class ClientConnection {
     const r = await route(this.ctx, caller.identity, req.host, req.port);
     ex.decide({ ...who, decision: r.decision, ...(r.addr ? { ip: r.addrText } : {}) });
     if (r.decision.verdict === "deny") return this.refuse(403);
-    const termination = this.ctx.termination?.();
     const terminated = snap.index.credentials.terminated;
-    if (
-      termination &&
-      terminated.size > 0 &&
-      terminated.has(destinationKey(r.name ?? canonicalHost(req.host), req.port))
-    )
+    if (terminated.size > 0 && terminated.has(destinationKey(r.name ?? canonicalHost(req.host), req.port))) {
+      const termination = this.ctx.termination?.();
+      // Never an opaque tunnel where the policy wants each request seen: fail closed.
+      if (!termination) return this.failed(502, "the gate cannot terminate TLS for this destination (no CA loaded)");
       return terminate(this, ex, r, req, termination, {
         identity: caller.identity,
         ...(caller.run !== undefined ? { run: caller.run } : {}),
@@ -265,6 +263,7 @@ export class ClientConnection {
         host: req.host,
         port: req.port,
       });
+    }
     if (!r.addr) return this.failed(502, r.failure ?? `no route to ${req.host}`);
     return tunnel(this, ex, r, r.addr, req);
   }
@@ -329,6 +328,7 @@ export class ClientConnection {
         method: req.method,
         target: req.target,
         headers: req.headers,
+        tls: tls !== undefined,
       },
       (c) => this.ctx.termination?.()?.value(c),
     );

@@ -3,6 +3,7 @@
 // upstream connection is kept for the next request to the same destination. The request ends
 // when its response has been relayed (or when either side fails).
 import { type BodyScanner, exfiltrationInBody } from "../credentials/broker.ts";
+import type { Placeholder } from "../credentials/credential-index.ts";
 import { badRequest } from "../decide-request.ts";
 import type { Addr } from "../ssrf.ts";
 import { dialTls, type UpstreamTls } from "../tls/tls-upstream.ts";
@@ -56,25 +57,40 @@ export async function forward(
   batchWrites(up);
   up.write(head);
   // Request body: what is already buffered, then the client stream, until framing says done.
+  /** the client is paused until the upstream drains */
+  let held = false;
   const pump = (): boolean => {
     if (body.done || conn.buf.length === 0) return body.done;
-    const f = body.feed(conn.buf);
+    // The scanner reads the body's own bytes (chunked framing taken out), so a placeholder
+    // split across two chunks is still one string to it.
+    let seen: Placeholder | undefined;
+    const scanner = via.scanner;
+    const look = (data: Buffer) => {
+      seen ??= scanner?.feed(data);
+    };
+    const f = body.feed(conn.buf, scanner ? look : undefined);
     if (f.error) {
       conn.refuse(400, badRequest(f.error));
       return false;
     }
     if (f.consumed > 0) {
-      const chunk = conn.buf.subarray(0, f.consumed);
       // A placeholder in a body is never where a key is sent: the request stops here, before
-      // the chunk that completes it leaves.
-      const seen = via.scanner?.feed(chunk);
+      // the bytes that complete it leave.
       if (seen) {
         conn.refuse(403, exfiltrationInBody(seen));
         return false;
       }
       ex.bytesUp += f.consumed;
       conn.hooks.bytes("up", f.consumed);
-      up.write(chunk);
+      // A slow upstream holds the client back instead of filling the gate's memory.
+      if (!up.write(conn.buf.subarray(0, f.consumed)) && !f.done && !held) {
+        held = true;
+        client.pause();
+        up.once("drain", () => {
+          held = false;
+          if (conn.state !== "closed" && !body.done) client.resume();
+        });
+      }
     }
     conn.buf = conn.buf.subarray(f.consumed);
     return f.done;
@@ -198,6 +214,6 @@ export async function forward(
     client.on("data", onClient);
     const bodyDone = pump();
     if (bodyDone) client.pause();
-    else client.resume();
+    else if (!held) client.resume();
   });
 }

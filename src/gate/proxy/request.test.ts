@@ -46,6 +46,7 @@ test("the Host of a request inside the tunnel must name the tunnel; no port mean
   assert.equal(check("api.openai.com"), undefined);
   assert.equal(check("API.openai.com:443"), undefined);
   assert.equal(check("api.openai.com:8443")?.code, "host-mismatch");
+  assert.equal(check("api.openai.com:80")?.code, "host-mismatch", "http's default port is not 443");
   assert.equal(check("evil.example")?.code, "host-mismatch");
   const other = interpretOriginRequest(head("GET / HTTP/1.1\r\nHost: h:8443"), { host: "h", port: 8443 });
   assert.equal(other.kind === "forward" && other.authority, "h:8443");
