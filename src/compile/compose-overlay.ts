@@ -340,7 +340,7 @@ export function compileComposeOverlay(
   const withAudit = {
     ...options,
     auditing: options.auditing ?? policy.audit !== undefined,
-    credentials: options.credentials ?? credentialWiring(policy, d.services),
+    credentials: options.credentials ?? credentialWiring(policy, d),
   };
   return { "compose.corral.yml": renderOverlay(buildPlan(policy, d, options), d, withAudit) };
 }

@@ -21,6 +21,10 @@ const COMPOSE = `services:
       OTHER: kept
   worker:
     image: agent:1
+    environment:
+      LLM_KEY: \${OPENAI_API_KEY}
+      AUTH_HEADER: Bearer \${OPENAI_API_KEY}
+      LLM_URL: https://x.example/v1?key=\${OPENAI_API_KEY}
   db:
     image: postgres:16
     environment:
@@ -48,11 +52,11 @@ const tags = [
   { tag: "!reset", resolve: (v: unknown) => v },
 ];
 
-function overlayFor(policyText: string) {
+function overlayFor(policyText: string, compose = COMPOSE) {
   const dir = mkdtempSync(join(tmpdir(), "corral-cred-env-"));
   try {
     const file = join(dir, "docker-compose.yml");
-    writeFileSync(file, COMPOSE);
+    writeFileSync(file, compose);
     const d = readDeployment([file], { env: { OPENAI_API_KEY: REAL } });
     const { policy } = parsePolicy(policyText, join(dir, "corral.yaml"));
     const text = compileComposeOverlay(policy, d)["compose.corral.yml"] ?? "";
@@ -70,6 +74,12 @@ test("each holder of a brokered key gets its own placeholder; the real value goe
   assert.equal(services.agent?.environment?.OPENAI_API_KEY, mine);
   assert.equal(services.agent?.environment?.LLM_KEY, mine, "the same key under another name is replaced too");
   assert.equal(services.agent?.environment?.OTHER, undefined, "other variables stay as shipped");
+  // The worker only passes the key on under other names (compose substitutes it from the
+  // environment): each of them, whole or inside a longer value, gets the placeholder.
+  const w = placeholderFor("demo", "openai", "worker", "openai");
+  assert.equal(services.worker?.environment?.LLM_KEY, w);
+  assert.equal(services.worker?.environment?.AUTH_HEADER, `Bearer ${w}`);
+  assert.equal(services.worker?.environment?.LLM_URL, `https://x.example/v1?key=${w}`);
   assert.equal(services.worker?.environment?.OPENAI_API_KEY, placeholderFor("demo", "openai", "worker", "openai"));
   // A service outside `for` that holds the variable loses the key too (its placeholder is refused).
   assert.equal(services.db?.environment?.OPENAI_API_KEY, placeholderFor("demo", "openai", "db", "openai"));
@@ -114,4 +124,12 @@ test("without credentials or request rules nothing changes", () => {
   const { text, services } = overlayFor(POLICY());
   assert.doesNotMatch(text, /corral-gate-ca|NODE_EXTRA_CA_CERTS|--ca-out/);
   assert.equal(services.agent?.environment?.OPENAI_API_KEY, undefined, "the shipped variable stays as shipped");
+});
+
+test("a key in a service's command is refused: the overlay cannot replace it there", () => {
+  const withCommand = COMPOSE.replace(
+    "    image: postgres:16\n",
+    `    image: postgres:16\n    command: ["serve", "--key", "\${OPENAI_API_KEY}"]\n`,
+  );
+  assert.throws(() => overlayFor(POLICY(CREDENTIALS), withCommand), /service db: its command holds the real value/);
 });

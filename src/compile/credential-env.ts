@@ -53,7 +53,13 @@ function principalsOf(policy: Policy, name: string, services: readonly Service[]
   return expandName(policy, name, services as Service[]);
 }
 
-export function credentialWiring(policy: Policy, services: readonly Service[]): CredentialWiring {
+/** A real value this short is only replaced where it is the whole value, not found inside others. */
+const MIN_EMBEDDED = 8;
+
+export function credentialWiring(
+  policy: Policy,
+  d: { services: readonly Service[]; variable?: (name: string) => string | undefined },
+): CredentialWiring {
   const placeholders = new Map<string, Record<string, string>>();
   const gateEnv: Record<string, string> = {};
   const gateFiles: string[] = [];
@@ -61,25 +67,35 @@ export function credentialWiring(policy: Policy, services: readonly Service[]): 
   for (const [name, c] of Object.entries(policy.credentials)) {
     const variable = agentVariable(name, c);
     const format = c.format ?? guessFormat(variable);
-    const users = new Set(c.for.flatMap((f) => principalsOf(policy, f, services)));
-    // The key as the deployment holds it (`${OPENAI_API_KEY}` resolved while reading it): any
-    // other variable with the same value is the same key under another name (LLM_KEY=…).
+    const users = new Set(c.for.flatMap((f) => principalsOf(policy, f, d.services)));
+    // The key as the deployment holds it: the variable compose would substitute, and the value
+    // of the credential's own variable in any service. Anywhere else it shows up, whole or
+    // inside a longer value (`Bearer ${KEY}`, a URL's `?key=${KEY}`), it is the same key.
     const values = new Set(
-      services.flatMap((svc) =>
-        svc.containers.flatMap((k) => k.env.filter((e) => e.name === variable && e.value).map((e) => e.value!)),
-      ),
-    );
-    for (const svc of services) {
-      const holding = new Set(
-        svc.containers.flatMap((k) =>
-          k.env.filter((e) => e.name === variable || (e.value !== undefined && values.has(e.value))).map((e) => e.name),
+      [
+        "env" in c.value ? d.variable?.(c.value.env) : undefined,
+        ...d.services.flatMap((svc) =>
+          svc.containers.flatMap((k) => k.env.filter((e) => e.name === variable).map((e) => e.value)),
         ),
-      );
-      if (users.has(svc.name)) holding.add(variable);
-      if (holding.size === 0) continue;
-      const vars = placeholders.get(svc.name) ?? {};
-      for (const v of holding) vars[v] = placeholderFor(project, name, svc.name, format);
-      placeholders.set(svc.name, vars);
+      ].filter((v): v is string => v !== undefined && v.length > 0),
+    );
+    const within = (text: string) =>
+      [...values].some((v) => text === v || (v.length >= MIN_EMBEDDED && text.includes(v)));
+    for (const svc of d.services) {
+      const mine = placeholderFor(project, name, svc.name, format);
+      const vars: Record<string, string> = {};
+      for (const e of svc.containers.flatMap((k) => k.env)) {
+        if (e.name === variable) vars[e.name] = mine;
+        else if (e.value !== undefined && within(e.value))
+          vars[e.name] = [...values].reduce((t, v) => (t === v ? mine : t.replaceAll(v, mine)), e.value);
+      }
+      if (users.has(svc.name)) vars[variable] = mine;
+      if (svc.containers.some((k) => (k.command ?? []).some(within)))
+        throw new UserError(`service ${svc.name}: its command holds the real value of credential '${name}'`, {
+          hint: `pass it through $${variable} in the environment instead, so the overlay can give the service a placeholder`,
+        });
+      if (Object.keys(vars).length === 0) continue;
+      placeholders.set(svc.name, { ...(placeholders.get(svc.name) ?? {}), ...vars });
     }
     if ("env" in c.value)
       gateEnv[c.value.env] = `\${${c.value.env}:?set ${c.value.env} for the corral gate (credential ${name})}`;

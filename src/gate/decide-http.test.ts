@@ -30,6 +30,11 @@ test("request rules allow by method and segment-wise path prefix, deny first", (
   assert.equal(decideHttpRequest(index, "worker", t("GET", "/v1/models/gpt"))?.code, "request-listed");
   assert.equal(decideHttpRequest(index, "worker", t("GET", "/v1/models"))?.code, "request-listed");
   assert.equal(decideHttpRequest(index, "worker", t("GET", "/v1/models/secret"))?.code, "request-denied");
+  // Spellings servers read as the denied path: another case, a format suffix, a lower-case method.
+  assert.equal(decideHttpRequest(index, "worker", t("GET", "/V1/Models/SECRET"))?.code, "request-denied");
+  assert.equal(decideHttpRequest(index, "worker", t("GET", "/v1/models/secret.json"))?.code, "request-denied");
+  assert.equal(decideHttpRequest(index, "worker", t("get", "/v1/models/secret"))?.code, "path-ambiguous");
+  assert.equal(decideHttpRequest(index, "worker", t("GET", "/v1/models/secrets"))?.code, "request-listed");
   assert.equal(decideHttpRequest(index, "worker", t("DELETE", "/v1/chat/completions"))?.code, "request-unlisted");
   assert.equal(decideHttpRequest(index, "worker", t("POST", "/v1/chat/completionsX"))?.code, "request-unlisted");
   assert.equal(

@@ -44,6 +44,18 @@ export function pathCovers(prefix: string, path: string): boolean {
 const matches = (m: RequestMatch, t: HttpRequestTarget) =>
   (m.method === "*" || m.method === t.method) && pathCovers(m.prefix, t.path);
 
+/**
+ * A deny reaches further than the exact spelling: servers that match paths ignoring case
+ * (ASP.NET Core) or read a `.json` suffix as a format (Rails) serve `/V1/admin` and
+ * `/v1/admin.json` as `/v1/admin`.
+ */
+const denies = (m: RequestMatch, t: HttpRequestTarget) => {
+  if (m.method !== "*" && m.method !== t.method) return false;
+  const prefix = m.prefix.toLowerCase();
+  const path = t.path.toLowerCase();
+  return pathCovers(prefix, path) || (!prefix.endsWith("/") && path.startsWith(`${prefix}.`));
+};
+
 const ruleRef = (r: CompiledRequestRule) => ({ id: r.id, name: r.name });
 
 /**
@@ -58,12 +70,15 @@ export function decideHttpRequest(
   if (identity === undefined) return undefined;
   const rules = (index.requestRules.get(identity) ?? []).filter((r) => r.host === t.host && r.port === t.port);
   if (rules.length === 0) return undefined;
-  const ambiguous = ambiguousPath(t.path);
+  // Methods are case-sensitive (RFC 9110 §9.1) and the policy's are upper case; servers that
+  // upper-case what they read (Werkzeug) would serve `delete` as DELETE past a deny.
+  const ambiguous =
+    t.method !== t.method.toUpperCase() ? `method '${t.method}' is not upper case` : ambiguousPath(t.path);
   if (ambiguous)
     return { verdict: "deny", mode: "enforce", code: "path-ambiguous", detail: ambiguous, rule: ruleRef(rules[0]!) };
   const where = `${t.method} ${t.path}`;
   for (const r of rules) {
-    const hit = r.deny.find((m) => matches(m, t));
+    const hit = r.deny.find((m) => denies(m, t));
     if (hit)
       return {
         verdict: "deny",

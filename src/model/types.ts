@@ -248,6 +248,11 @@ export interface Deployment {
   /** Problems that did not stop reading: missing `.env` / `env_file`, unknown keys, … */
   diagnostics: Diagnostic[];
   /**
+   * Compose only: a variable as the project's interpolation sees it (the environment, then
+   * `.env`). Not enumerable: the model stays plain data to compare and print.
+   */
+  readonly variable?: (name: string) => string | undefined;
+  /**
    * Compose only: services whose profiles are not enabled. Left out of `services` unless the
    * reader was asked to keep them (`allProfiles`), so a scan can still see them.
    */

@@ -245,3 +245,17 @@ test("an encoded placeholder is found even beside a malformed escape", () => {
   );
   assert.equal(r.kind === "deny" && r.decision.code, "credential-exfiltration");
 });
+
+test("TRACE never carries a real value: the server would echo it back", () => {
+  const r = brokerRequest(
+    index,
+    req({
+      host: "api.anthropic.com",
+      method: "TRACE",
+      target: "/",
+      headers: [["x-api-key", ph("anthropic", "worker", "anthropic")]],
+    }),
+    value,
+  );
+  assert.equal(r.kind === "deny" && r.decision.code, "credential-scope");
+});

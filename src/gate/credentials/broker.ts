@@ -132,6 +132,8 @@ function atSendLocation(c: CompiledCredential, f: Found, req: BrokerRequest): bo
 
 function scopeRefusal(c: CompiledCredential, p: Placeholder, req: BrokerRequest): Decision | undefined {
   const path = req.target.split("?")[0]!;
+  // A server that supports TRACE sends the request back, real header and all.
+  if (req.method.toUpperCase() === "TRACE") return refusal("credential-scope", p, "TRACE echoes the request back");
   if (c.methods && !c.methods.has(req.method)) return refusal("credential-scope", p, `method ${req.method} not bound`);
   if (c.paths) {
     const ambiguous = ambiguousPath(path);

@@ -207,6 +207,12 @@ audit:
     assert.equal(line["http.request.method"], "POST");
   });
 
+  test("with a real key on it, the request carries the destination's own Host spelling", async () => {
+    const r = await chat({ headers: { Host: `API.LLM.test:${origin.port}`, Authorization: `Bearer ${placeholder}` } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(origin.requests.at(-1)!.headers.host, `api.llm.test:${origin.port}`);
+  });
+
   test("curl, trusting the published bundle, gets through the same way", async () => {
     const before = origin.requests.length;
     const { stdout } = await curl(join(dir, "ca-out", "bundle.pem"), ["-H", `Authorization: Bearer ${placeholder}`]);

@@ -32,6 +32,11 @@ const UNKNOWN_CREDENTIAL: Decision = Object.freeze({
   rule: DEFAULT_RULE,
 });
 
+const authorityOf = (name: string, port: number, defaultPort: number) => {
+  const host = name.includes(":") ? `[${name}]` : name;
+  return port === defaultPort ? host : `${host}:${port}`;
+};
+
 export interface Upstream {
   sock: net.Socket;
   key: string;
@@ -342,7 +347,8 @@ export class ClientConnection {
     ex.decide({ ...asked, decision, ...at, ...(brokered.used.length ? { credentials: brokered.used } : {}) });
     const out =
       brokered.used.length > 0
-        ? requestHead(req.method, brokered.target, req.hostHeader ?? req.authority, brokered.headers)
+        ? // With a real key on it, the Host is the destination's own spelling, not the client's.
+          requestHead(req.method, brokered.target, authorityOf(name, req.port, tls ? 443 : 80), brokered.headers)
         : req.out;
     const scanner =
       credentials.placeholders.length > 0 && req.framing.kind !== "none"

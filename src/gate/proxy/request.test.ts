@@ -33,6 +33,7 @@ test("absolute-form, CONNECT, a missing or doubled Host are refused inside a tun
     "GET / HTTP/1.1",
     "GET / HTTP/1.1\r\nHost: a\r\nHost: b",
     "GET / HTTP/1.1\r\nHost: api.openai.com\r\nUpgrade: websocket",
+    "GET /v1?a=1#&key=x HTTP/1.1\r\nHost: api.openai.com",
   ])
     assert.equal(interpretOriginRequest(head(bad), tunnel).kind, "error", bad);
 });

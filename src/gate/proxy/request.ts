@@ -83,6 +83,9 @@ export function interpretOriginRequest(head: Head, tunnel: { host: string; port:
   if (hosts.length > 1) return err(400, "more than one Host header");
   if (method === "CONNECT") return err(400, "CONNECT inside a tunnel");
   if (!target.startsWith("/")) return err(400, "inside a tunnel a request target is a path (origin-form)");
+  // Origin-form has no fragment (RFC 9112 §3.2.1); servers that parse one would read what
+  // follows `#` (a query key, a path) differently from the gate.
+  if (target.includes("#")) return err(400, "a fragment in the request target");
   if (hosts.length === 0 && version === "1.1") return err(400, "HTTP/1.1 request without Host");
   const h = tunnel.host.includes(":") ? `[${tunnel.host}]` : tunnel.host;
   const authority = tunnel.port === 443 ? h : `${h}:${tunnel.port}`;

@@ -118,7 +118,7 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
     }
   }
 
-  return {
+  const d: Deployment = {
     platform: "compose",
     project,
     files: ctx.files,
@@ -127,6 +127,9 @@ export function loadCompose(files: string[], read: ReadFn, opts: Omit<ComposeOpt
     diagnostics,
     ...(inactive.size > 0 ? { inactive: [...inactive] } : {}),
   };
+  // What `corral compile` needs to find a brokered key however the file passes it on.
+  Object.defineProperty(d, "variable", { value: lookup, enumerable: false });
+  return d;
 }
 
 function fsReader(readFile: (path: string) => string): ReadFn {
