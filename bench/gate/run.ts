@@ -76,12 +76,13 @@ interface Wrk {
   rps: number;
   p50ms: number;
   p99ms: number;
+  p999ms: number;
   errors: number;
 }
 
 async function wrk(url: string, target?: string): Promise<Wrk> {
   const args = ["-t2", `-c${CONNS}`, `-d${SECS}s`, "--latency", "--timeout", "5s"];
-  if (target) args.push("-s", join(ROOT, "bench/gate/forward.lua"));
+  args.push("-s", join(ROOT, target ? "bench/gate/forward.lua" : "bench/gate/latency.lua"));
   args.push(url);
   const { stdout } = await run("wrk", args, {
     env: { ...process.env, TARGET: target ?? "" },
@@ -90,10 +91,17 @@ async function wrk(url: string, target?: string): Promise<Wrk> {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p50 = /\s50%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? "";
   const p99 = /\s99%\s+([\d.]+\w+)/.exec(stdout)?.[1] ?? "";
+  const p999 = /p99\.9: ([\d.]+)ms/.exec(stdout)?.[1];
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
-  return { rps: Math.round(rps), p50ms: +ms(p50).toFixed(3), p99ms: +ms(p99).toFixed(3), errors };
+  return {
+    rps: Math.round(rps),
+    p50ms: +ms(p50).toFixed(3),
+    p99ms: +ms(p99).toFixed(3),
+    p999ms: p999 === undefined ? Number.NaN : +Number(p999).toFixed(3),
+    errors,
+  };
 }
 
 interface Connect {
@@ -101,7 +109,26 @@ interface Connect {
   perSec: number;
   p50ms: number;
   p99ms: number;
+  p999ms: number;
   errors: number;
+}
+
+/** New connection, one absolute-URI GET, its whole response: the first request an SDK makes. */
+async function firstRequest(proxy: string | undefined, target: string): Promise<Connect> {
+  const args = [
+    join(ROOT, "bench/gate/connect-driver.ts"),
+    "--first-request",
+    "--targets",
+    target,
+    "-c",
+    "16",
+    "-d",
+    "3",
+  ];
+  if (proxy) args.push("--proxy", proxy);
+  else args.push("--direct");
+  const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
+  return JSON.parse(stdout) as Connect;
 }
 
 async function connectBench(proxy: string | undefined, echoPort: number): Promise<Connect> {
@@ -321,6 +348,18 @@ Group nogroup
   ] as const)
     connect[name] = await connectRun(proxy, ep);
 
+  // The first request on a new connection, after a pause for the tunnels' sockets to settle.
+  const first: Record<string, Connect> = {};
+  for (const [name, proxy] of [
+    ["gate", `127.0.0.1:${gp}`],
+    ["squid", `127.0.0.1:${sq}`],
+    ["tinyproxy", `127.0.0.1:${tp}`],
+    ["direct", undefined],
+  ] as const) {
+    await sleep(1000);
+    first[name] = await firstRequest(proxy, target);
+  }
+
   // DNS: warm both caches, then measure cached answers.
   for (const port of [gd, dm]) await run("dnsperf", ["-s", "127.0.0.1", "-p", String(port), "-d", queries, "-n", "1"]);
   if (before) await run("dnsperf", ["-s", "127.0.0.1", "-p", String(before.dns), "-d", queries, "-n", "1"]);
@@ -355,6 +394,7 @@ Group nogroup
     connect_setups_gate_over_tinyproxy: ratio(connect.gate!.perSec, connect.tinyproxy!.perSec),
     dns_qps_gate_over_dnsmasq: ratio(dnsResult.gate.qps, dnsResult.dnsmasq.qps),
     forward_rps_gate_over_tinyproxy: ratio(forward.gate.rps, forward.tinyproxy.rps),
+    first_request_per_sec_gate_over_squid: ratio(first.gate!.perSec, first.squid!.perSec),
     connect_setups_gate_over_squid: ratio(connect.gate!.perSec, connect.squid!.perSec),
     ...(before && forward.before && connect.before && dnsResult.before
       ? {
@@ -378,6 +418,11 @@ Group nogroup
     "forward >= 1x squid": r.forward_rps_gate_over_squid! >= 1,
     "connect >= 1.5x tinyproxy": r.connect_setups_gate_over_tinyproxy! >= 1.5,
     "dns >= 1x dnsmasq": r.dns_qps_gate_over_dnsmasq! >= 1,
+    // Issue 18's bar: ahead of squid on tunnels and at the tail, not only on plain forwarding.
+    "connect >= 1x squid": r.connect_setups_gate_over_squid! >= 1,
+    "forward >= 1.5x squid": r.forward_rps_gate_over_squid! >= 1.5,
+    "forward p99 <= squid": forward.gate.p99ms <= forward.squid.p99ms,
+    "connect p99 <= squid": connect.gate!.p99ms <= connect.squid!.p99ms,
     // Within run-to-run noise of the earlier gate (5%), measured in this same run.
     ...(before
       ? {
@@ -403,6 +448,26 @@ Group nogroup
       squid: +(connect.squid!.p50ms - connect.direct!.p50ms).toFixed(3),
       tinyproxy: +(connect.tinyproxy!.p50ms - connect.direct!.p50ms).toFixed(3),
     },
+    forward_p999: {
+      gate: +(forward.gate.p999ms - forward.direct.p999ms).toFixed(3),
+      squid: +(forward.squid.p999ms - forward.direct.p999ms).toFixed(3),
+      tinyproxy: +(forward.tinyproxy.p999ms - forward.direct.p999ms).toFixed(3),
+    },
+    first_request_p50: {
+      gate: +(first.gate!.p50ms - first.direct!.p50ms).toFixed(3),
+      squid: +(first.squid!.p50ms - first.direct!.p50ms).toFixed(3),
+      tinyproxy: +(first.tinyproxy!.p50ms - first.direct!.p50ms).toFixed(3),
+    },
+    first_request_p99: {
+      gate: +(first.gate!.p99ms - first.direct!.p99ms).toFixed(3),
+      squid: +(first.squid!.p99ms - first.direct!.p99ms).toFixed(3),
+      tinyproxy: +(first.tinyproxy!.p99ms - first.direct!.p99ms).toFixed(3),
+    },
+    connect_p999: {
+      gate: +(connect.gate!.p999ms - connect.direct!.p999ms).toFixed(3),
+      squid: +(connect.squid!.p999ms - connect.direct!.p999ms).toFixed(3),
+      tinyproxy: +(connect.tinyproxy!.p999ms - connect.direct!.p999ms).toFixed(3),
+    },
     connect_p99: {
       gate: +(connect.gate!.p99ms - connect.direct!.p99ms).toFixed(3),
       squid: +(connect.squid!.p99ms - connect.direct!.p99ms).toFixed(3),
@@ -415,6 +480,7 @@ Group nogroup
   );
   result.forward_keepalive = forward;
   result.connect_setups = connect;
+  result.first_request = first;
   result.dns_cached = dnsResult;
   result.soak_10k_tunnels = JSON.parse(soak.stdout.trim().split("\n").pop() ?? "{}");
   result.setup = {
