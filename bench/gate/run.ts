@@ -432,47 +432,22 @@ Group nogroup
         }
       : {}),
   };
+  // Each proxy's quantile minus direct's, in the same run.
+  type Quantiles = { p50ms: number; p99ms: number; p999ms: number };
+  const added = (set: Record<string, Quantiles | undefined>, q: keyof Quantiles) =>
+    Object.fromEntries(
+      (["gate", "squid", "tinyproxy"] as const).map((k) => [k, +(set[k]![q] - set.direct![q]).toFixed(3)]),
+    );
+  const forwardSet = forward as Record<string, Quantiles | undefined>;
   result.added_latency_ms = {
-    forward_p50: {
-      gate: +(forward.gate.p50ms - forward.direct.p50ms).toFixed(3),
-      squid: +(forward.squid.p50ms - forward.direct.p50ms).toFixed(3),
-      tinyproxy: +(forward.tinyproxy.p50ms - forward.direct.p50ms).toFixed(3),
-    },
-    forward_p99: {
-      gate: +(forward.gate.p99ms - forward.direct.p99ms).toFixed(3),
-      squid: +(forward.squid.p99ms - forward.direct.p99ms).toFixed(3),
-      tinyproxy: +(forward.tinyproxy.p99ms - forward.direct.p99ms).toFixed(3),
-    },
-    connect_p50: {
-      gate: +(connect.gate!.p50ms - connect.direct!.p50ms).toFixed(3),
-      squid: +(connect.squid!.p50ms - connect.direct!.p50ms).toFixed(3),
-      tinyproxy: +(connect.tinyproxy!.p50ms - connect.direct!.p50ms).toFixed(3),
-    },
-    forward_p999: {
-      gate: +(forward.gate.p999ms - forward.direct.p999ms).toFixed(3),
-      squid: +(forward.squid.p999ms - forward.direct.p999ms).toFixed(3),
-      tinyproxy: +(forward.tinyproxy.p999ms - forward.direct.p999ms).toFixed(3),
-    },
-    first_request_p50: {
-      gate: +(first.gate!.p50ms - first.direct!.p50ms).toFixed(3),
-      squid: +(first.squid!.p50ms - first.direct!.p50ms).toFixed(3),
-      tinyproxy: +(first.tinyproxy!.p50ms - first.direct!.p50ms).toFixed(3),
-    },
-    first_request_p99: {
-      gate: +(first.gate!.p99ms - first.direct!.p99ms).toFixed(3),
-      squid: +(first.squid!.p99ms - first.direct!.p99ms).toFixed(3),
-      tinyproxy: +(first.tinyproxy!.p99ms - first.direct!.p99ms).toFixed(3),
-    },
-    connect_p999: {
-      gate: +(connect.gate!.p999ms - connect.direct!.p999ms).toFixed(3),
-      squid: +(connect.squid!.p999ms - connect.direct!.p999ms).toFixed(3),
-      tinyproxy: +(connect.tinyproxy!.p999ms - connect.direct!.p999ms).toFixed(3),
-    },
-    connect_p99: {
-      gate: +(connect.gate!.p99ms - connect.direct!.p99ms).toFixed(3),
-      squid: +(connect.squid!.p99ms - connect.direct!.p99ms).toFixed(3),
-      tinyproxy: +(connect.tinyproxy!.p99ms - connect.direct!.p99ms).toFixed(3),
-    },
+    forward_p50: added(forwardSet, "p50ms"),
+    forward_p99: added(forwardSet, "p99ms"),
+    forward_p999: added(forwardSet, "p999ms"),
+    connect_p50: added(connect, "p50ms"),
+    connect_p99: added(connect, "p99ms"),
+    connect_p999: added(connect, "p999ms"),
+    first_request_p50: added(first, "p50ms"),
+    first_request_p99: added(first, "p99ms"),
   };
   // Soak: 10,000 concurrent tunnels through the same CLI (after the other servers are idle).
   const soak = await run(process.execPath, [join(ROOT, "bench/gate/soak.ts"), "10000"], { timeout: 120_000 }).catch(
