@@ -256,6 +256,12 @@ audit:
       rawBody: `${chunk(`{"p":"${placeholder.slice(0, half)}`)}${chunk(`${placeholder.slice(half)}"}`)}0\r\n\r\n`,
     });
     assert.equal(chunked.status, 403, chunked.text);
+    // In a chunked trailer field.
+    const trailer = await chat({
+      headers: { Authorization: `Bearer ${placeholder}`, "Transfer-Encoding": "chunked" },
+      rawBody: `${chunk("{}")}0\r\nX-Key: ${placeholder}\r\n\r\n`,
+    });
+    assert.equal(trailer.status, 403, trailer.text);
     assert.equal(origin.requests.length, before, "none of them reached the origin");
     // The bound host and port over plain HTTP: the key would go out in clear.
     const clear = await rawRequest(
@@ -268,7 +274,7 @@ audit:
     const stolen = await chat({ localAddress: "127.0.0.7" });
     assert.equal(stolen.status, 403, stolen.text);
     assert.match(stolen.text, /credential not permitted for this identity/);
-    await waitFor("one alert per misuse", () => alerts() >= alertsBefore + 7);
+    await waitFor("one alert per misuse", () => alerts() >= alertsBefore + 8);
     const codes = lines().map((l) => l["corral.reason_code"]);
     assert.ok(codes.filter((c) => c === "credential-exfiltration").length >= 4, codes.join(","));
   });

@@ -79,6 +79,8 @@ export class BodyReader {
         if (line === "") this.state = "done";
         else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*$/.test(line))
           return { consumed: i, done: false, error: "invalid trailer" };
+        // A trailer field travels on to the server like the body: whoever scans one sees both.
+        else payload?.(Buffer.from(`\n${line}\n`, "latin1"));
       }
     }
     return { consumed: i, done: this.state === "done" };
