@@ -131,5 +131,11 @@ test("a key in a service's command is refused: the overlay cannot replace it the
     "    image: postgres:16\n",
     `    image: postgres:16\n    command: ["serve", "--key", "\${OPENAI_API_KEY}"]\n`,
   );
-  assert.throws(() => overlayFor(POLICY(CREDENTIALS), withCommand), /service db: its command holds the real value/);
+  assert.throws(
+    () => overlayFor(POLICY(CREDENTIALS), withCommand),
+    (err: { message: string; pos?: { file: string; line: number } }) =>
+      /service db: its command holds the real value/.test(err.message) &&
+      err.pos?.file.endsWith("docker-compose.yml") === true &&
+      err.pos.line === withCommand.split("\n").findIndex((l) => l.includes("command:")) + 1,
+  );
 });

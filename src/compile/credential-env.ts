@@ -3,7 +3,6 @@
 // variable instead; the real value goes to the gate alone (its environment, or its secret file
 // mounted read-only); and the gate's clients trust the gate CA through the variables the usual
 // runtimes read. The gate derives the same placeholders (src/gate/credentials/credential-index.ts).
-import { isAbsolute } from "node:path";
 import type { Service } from "../model/types.ts";
 import { agentVariable, guessFormat, placeholderFor } from "../policy/placeholder.ts";
 import type { Policy } from "../policy/schema.ts";
@@ -92,6 +91,7 @@ export function credentialWiring(
       if (users.has(svc.name)) vars[variable] = mine;
       if (svc.containers.some((k) => (k.command ?? []).some(within)))
         throw new UserError(`service ${svc.name}: its command holds the real value of credential '${name}'`, {
+          pos: svc.positions.command ?? svc.pos,
           hint: `pass it through $${variable} in the environment instead, so the overlay can give the service a placeholder`,
         });
       if (Object.keys(vars).length === 0) continue;
@@ -99,13 +99,8 @@ export function credentialWiring(
     }
     if ("env" in c.value)
       gateEnv[c.value.env] = `\${${c.value.env}:?set ${c.value.env} for the corral gate (credential ${name})}`;
-    else {
-      if (!isAbsolute(c.value.file))
-        throw new UserError(`credentials.${name}.value.file '${c.value.file}' is a relative path`, {
-          hint: "give the absolute path: the gate container reads the file at the same path, mounted read-only",
-        });
-      if (!gateFiles.includes(c.value.file)) gateFiles.push(c.value.file);
-    }
+    // Absolute (policy/check.ts): the gate container reads it at the same path.
+    else if (!gateFiles.includes(c.value.file)) gateFiles.push(c.value.file);
   }
   const terminates = Object.keys(policy.credentials).length > 0 || policy.requests.length > 0;
   return { terminates, placeholders, gateEnv, gateFiles };

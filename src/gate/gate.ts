@@ -199,13 +199,16 @@ export class Gate {
    * use), the upstream roots and the real values; a policy without them reads no value at all.
    */
   private prepareTermination(snap: Snapshot, loaded: LoadedPolicy): void {
+    // Values last: a reload whose CA cannot be loaded changes nothing.
+    if (!this.termination && snap.index.credentials.terminated.size > 0) this.termination = this.makeTermination();
     this.values.load(loaded.policy);
-    if (this.termination || snap.index.credentials.terminated.size === 0) return;
+  }
+
+  private makeTermination(): Termination {
     const ca = loadAuthority(this.stateDir === undefined ? undefined : join(this.stateDir, "ca"));
     if (this.opts.caOut) publishAuthority(ca, this.opts.caOut);
     const trust = upstreamTrust(this.opts.upstreamCa);
     const values = this.values;
-    this.termination = { leaves: new LeafCertificates(ca), trust, value: (c) => values.get(c) };
     this.logger.info(
       {
         "event.action": "gate-ca",
@@ -217,6 +220,7 @@ export class Gate {
         ? "gate CA made in memory (no state directory): agents must be given its certificate again after a restart"
         : `gate CA ${ca.created ? "made" : "loaded"} in ${join(this.stateDir, "ca")}`,
     );
+    return { leaves: new LeafCertificates(ca), trust, value: (c) => values.get(c) };
   }
 
   private buildSnapshot(loaded: LoadedPolicy): Snapshot {

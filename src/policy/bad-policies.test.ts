@@ -389,6 +389,14 @@ const CASES: Case[] = [
     message: /is not a host name or address/,
   },
   {
+    name: "credential read from a relative file",
+    yaml: `${ZONES}credentials:\n  openai:\n    value: { file: secrets/openai }\n    for: agents\n    to: { host: api.openai.com }\n`,
+    line: 8,
+    col: 20,
+    message: /'secrets\/openai' is a relative path/,
+    hint: /absolute path/,
+  },
+  {
     name: "request rule without a path",
     yaml: `${ZONES}requests:\n  - from: agents\n    host: api.openai.com\n    allow: [POST]\n`,
     line: 9,

@@ -314,6 +314,13 @@ export function checkPolicy(policy: Policy, src: PositionedYaml, baseDir: string
     });
   for (const [name, c] of Object.entries(policy.credentials)) {
     checkClients(["credentials", name, "for"], c.for);
+    // The gate reads it wherever it runs (its container mounts it at the same path).
+    if ("file" in c.value && !isAbsolute(c.value.file))
+      add(
+        ["credentials", name, "value", "file"],
+        `'${c.value.file}' is a relative path`,
+        "give the absolute path the gate reads, e.g. /run/secrets/openai",
+      );
     if (!singleHost(c.to.host))
       add(
         ["credentials", name, "to", "host"],

@@ -4,6 +4,7 @@
 // identity it was made for and permitted to use it, only within its methods and paths — or
 // refuse the whole request as an exfiltration attempt. The request body is scanned by
 // BodyScanner below; a placeholder there is never a place a key is sent.
+import querystring from "node:querystring";
 import type { Decision } from "../decide.ts";
 import { ambiguousPath, pathCovers } from "../decide-http.ts";
 import type { CompiledCredential, CredentialIndex, Placeholder } from "./credential-index.ts";
@@ -66,13 +67,12 @@ function basicParts(value: string): { user: string; password: string } | undefin
 }
 
 /**
- * Every %XX decoded on its own (as latin1: placeholders are ASCII), `+` as a space. Lenient on
- * purpose: one malformed escape elsewhere must not hide an encoded placeholder.
+ * The target decoded the way a lenient server reads it (`+` as a space): querystring.unescape
+ * decodes every valid %XX even when another escape is malformed, so one bad escape elsewhere
+ * cannot hide an encoded placeholder.
  */
 function lenientDecode(s: string): string {
-  return s
-    .replace(/\+/g, " ")
-    .replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  return querystring.unescape(s.replace(/\+/g, " "));
 }
 
 /** The query's one `name=<placeholder>` pair, written out plainly, or undefined. */

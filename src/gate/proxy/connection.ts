@@ -18,7 +18,7 @@ import { errorResponse } from "./error-response.ts";
 import { type Decided, Exchange } from "./exchange.ts";
 import { forward } from "./forward.ts";
 import { type Head, headEnd, headerValues, parseRequestHead } from "./http-head.ts";
-import { type ForwardRequest, interpretOriginRequest, interpretRequest, requestHead } from "./request.ts";
+import { authorityFor, type ForwardRequest, interpretOriginRequest, interpretRequest, requestHead } from "./request.ts";
 import { route } from "./route.ts";
 import type { ProxyHooks } from "./server.ts";
 import { terminate } from "./terminate.ts";
@@ -31,11 +31,6 @@ const UNKNOWN_CREDENTIAL: Decision = Object.freeze({
   detail: "Proxy-Authorization matches no identity",
   rule: DEFAULT_RULE,
 });
-
-const authorityOf = (name: string, port: number, defaultPort: number) => {
-  const host = name.includes(":") ? `[${name}]` : name;
-  return port === defaultPort ? host : `${host}:${port}`;
-};
 
 export interface Upstream {
   sock: net.Socket;
@@ -279,7 +274,6 @@ export class ClientConnection {
       return this.refuse(429, limited("rate-limited", "request rate"));
     const req = interpretOriginRequest(head, inside);
     if (req.kind === "error") return this.refuse(req.status, badRequest(req.reason));
-    if (req.kind !== "forward") return this.refuse(400, badRequest("CONNECT inside a tunnel"));
     const who = {
       transport: "https",
       identity: inside.identity,
@@ -348,7 +342,7 @@ export class ClientConnection {
     const out =
       brokered.used.length > 0
         ? // With a real key on it, the Host is the destination's own spelling, not the client's.
-          requestHead(req.method, brokered.target, authorityOf(name, req.port, tls ? 443 : 80), brokered.headers)
+          requestHead(req.method, brokered.target, authorityFor(name, req.port, tls ? 443 : 80), brokered.headers)
         : req.out;
     const scanner =
       credentials.placeholders.length > 0 && req.framing.kind !== "none"

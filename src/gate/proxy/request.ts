@@ -2,6 +2,7 @@
 // absolute-URI forward with its rewritten head. Pure, so the fuzzer can drive it directly.
 // Everything ambiguous (userinfo, duplicate Host, framing) is an error; whether the Host header
 // names the target is a decision (decide-request.ts).
+import { formatHostPort } from "../../policy/host-port.ts";
 import { urlHost } from "../names.ts";
 import {
   endToEndHeaders,
@@ -34,6 +35,12 @@ export type Interpreted =
     };
 
 export type ForwardRequest = Extract<Interpreted, { kind: "forward" }>;
+type RequestError = Extract<Interpreted, { kind: "error" }>;
+
+/** `host[:port]` as a Host header writes it: brackets for IPv6, no port when it is the default. */
+export function authorityFor(host: string, port: number, defaultPort: number): string {
+  return port === defaultPort ? (host.includes(":") ? `[${host}]` : host) : formatHostPort({ host, port });
+}
 
 /** `host:port` of a CONNECT target (port required), IPv6 in brackets. */
 export function parseAuthority(target: string): { host: string; port: number } | undefined {
@@ -44,7 +51,7 @@ export function parseAuthority(target: string): { host: string; port: number } |
   return { host: m[1] ?? m[2]!, port };
 }
 
-const err = (status: number, reason: string): Interpreted => ({ kind: "error", status, reason });
+const err = (status: number, reason: string): RequestError => ({ kind: "error", status, reason });
 
 export function interpretRequest(head: Head): Interpreted {
   const [method, target, version] = head.startLine;
@@ -77,7 +84,10 @@ export function interpretRequest(head: Head): Interpreted {
  * authority. The target goes upstream exactly as written, so the path the request rules check
  * is the path the server reads.
  */
-export function interpretOriginRequest(head: Head, tunnel: { host: string; port: number }): Interpreted {
+export function interpretOriginRequest(
+  head: Head,
+  tunnel: { host: string; port: number },
+): ForwardRequest | RequestError {
   const [method, target, version] = head.startLine;
   const hosts = headerValues(head, "host");
   if (hosts.length > 1) return err(400, "more than one Host header");
@@ -87,8 +97,7 @@ export function interpretOriginRequest(head: Head, tunnel: { host: string; port:
   // follows `#` (a query key, a path) differently from the gate.
   if (target.includes("#")) return err(400, "a fragment in the request target");
   if (hosts.length === 0 && version === "1.1") return err(400, "HTTP/1.1 request without Host");
-  const h = tunnel.host.includes(":") ? `[${tunnel.host}]` : tunnel.host;
-  const authority = tunnel.port === 443 ? h : `${h}:${tunnel.port}`;
+  const authority = authorityFor(tunnel.host, tunnel.port, 443);
   return relayed(head, { host: tunnel.host, port: tunnel.port, authority }, target, hosts[0] ?? authority);
 }
 
@@ -97,7 +106,7 @@ function relayed(
   to: { host: string; port: number; authority: string },
   target: string,
   hostHeader: string,
-): Interpreted {
+): ForwardRequest | RequestError {
   const [method, , version] = head.startLine;
   const framing = requestFraming(head);
   if ("error" in framing) return err(framing.status, framing.error);

@@ -65,12 +65,20 @@ function createOnce(dir: string): boolean {
 function readMatching(dir: string): { key: string; cert: string } {
   const keyPath = join(dir, CA_KEY_FILE);
   const certPath = join(dir, CA_CERT_FILE);
-  const mode = statSync(keyPath).mode & 0o777;
-  if (mode & 0o077)
-    throw new UserError(`${keyPath} is readable by others (mode ${mode.toString(8)})`, {
-      hint: `chmod 600 ${keyPath}: whoever reads it can impersonate every terminated destination to the agents`,
+  let key: string;
+  try {
+    const mode = statSync(keyPath).mode & 0o777;
+    if (mode & 0o077)
+      throw new UserError(`${keyPath} is readable by others (mode ${mode.toString(8)})`, {
+        hint: `chmod 600 ${keyPath}: whoever reads it can impersonate every terminated destination to the agents`,
+      });
+    key = readFileSync(keyPath, "utf8");
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`cannot read the gate CA key ${keyPath}: ${(err as NodeJS.ErrnoException).code ?? "error"}`, {
+      hint: "the gate's state directory must belong to the user the gate runs as",
     });
-  const key = readFileSync(keyPath, "utf8");
+  }
   // The process that made the key renames its certificate in a moment later.
   for (let waited = 0; ; waited += 50) {
     const cert = existsSync(certPath) ? readFileSync(certPath, "utf8") : "";

@@ -2,16 +2,17 @@
 // checked, the certificate verified for the destination's name against the system store (and
 // any CA the operator adds with --upstream-ca), never a weaker version than the client got from
 // the gate, forward-secret AEAD suites only. A verification failure is a 502 that names why.
+
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { connect, createSecureContext, getCACertificates, type SecureContext, type TLSSocket } from "node:tls";
+import { connect, createSecureContext, getCACertificates, type SecureContext } from "node:tls";
 import { UserError } from "../../policy/user-error.ts";
-import type { Dialled } from "../proxy/dial.ts";
+import { type Dialled, settle } from "../proxy/dial.ts";
 import { type Addr, formatAddr } from "../ssrf.ts";
 import { AEAD_CIPHERS, type TlsVersion } from "./tls-settings.ts";
 
 export interface UpstreamTrust {
-  ca: readonly string[];
   /** where the roots came from, for the start line */
   source: "system" | "bundled";
   /**
@@ -20,8 +21,6 @@ export interface UpstreamTrust {
    */
   context(minVersion: TlsVersion): SecureContext;
 }
-
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /**
  * The roots upstream certificates are checked against: the system store (a container without
@@ -41,17 +40,20 @@ export function upstreamTrust(extraFiles: readonly string[] = []): UpstreamTrust
         hint: "give a PEM file of the CA that signs the destination's certificate",
       });
     }
-    const blocks = text.match(PEM_BLOCK) ?? [];
-    if (blocks.length === 0)
+    // Node takes a file of concatenated PEM certificates as one `ca` entry; this only makes
+    // sure it holds one, so a wrong file is an error here rather than a failed handshake later.
+    try {
+      new X509Certificate(text);
+    } catch {
       throw new UserError(`--upstream-ca ${f}: no PEM certificate in it`, {
         hint: "the file must hold '-----BEGIN CERTIFICATE-----' blocks",
       });
-    return blocks;
+    }
+    return [text];
   });
   const ca = [...base, ...getCACertificates("extra"), ...extra];
   const contexts = new Map<TlsVersion, SecureContext>();
   return {
-    ca,
     source: system.length > 0 ? "system" : "bundled",
     context(minVersion) {
       let c = contexts.get(minVersion);
@@ -72,36 +74,21 @@ export interface UpstreamTls {
 }
 
 export function dialTls(addr: Addr, port: number, timeoutMs: number, t: UpstreamTls): Promise<Dialled> {
-  const host = formatAddr(addr);
   const where = `${t.name}:${port}`;
-  return new Promise((resolve) => {
-    const s: TLSSocket = connect({
-      host,
-      port,
-      ...(isIP(t.name) !== 0 ? {} : { servername: t.name }),
-      secureContext: t.trust.context(t.minVersion),
-      ALPNProtocols: ["http/1.1"],
-      rejectUnauthorized: true,
-    });
-    // The certificate is checked against `servername` (the decided name, not the address
-    // dialled); for an IP destination there is none, and `host` is that IP.
-    s.setNoDelay(true);
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve({ status: 504, error: `TLS connect to ${where} timed out after ${timeoutMs} ms` });
-    }, timeoutMs);
-    s.once("secureConnect", () => {
-      clearTimeout(timer);
-      s.removeAllListeners("error");
-      resolve({ sock: s });
-    });
-    s.once("error", (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      const why =
-        err.code?.startsWith("ERR_TLS") || /certificate|verify/i.test(err.message)
-          ? err.message
-          : (err.code ?? err.message);
-      resolve({ status: 502, error: `TLS to ${where} failed: ${why}` });
-    });
+  // The certificate is checked against `servername` (the decided name, not the address
+  // dialled); for an IP destination there is none, and `host` is that IP.
+  const s = connect({
+    host: formatAddr(addr),
+    port,
+    ...(isIP(t.name) !== 0 ? {} : { servername: t.name }),
+    secureContext: t.trust.context(t.minVersion),
+    ALPNProtocols: ["http/1.1"],
+    rejectUnauthorized: true,
+  });
+  s.setNoDelay(true);
+  return settle(s, "secureConnect", timeoutMs, {
+    timedOut: `TLS connect to ${where} timed out after ${timeoutMs} ms`,
+    failed: (err) =>
+      `TLS to ${where} failed: ${err.code?.startsWith("ERR_TLS") || /certificate|verify/i.test(err.message) ? err.message : (err.code ?? err.message)}`,
   });
 }
